@@ -1,0 +1,1 @@
+"""latent-atlas: a reproducible DVC + MLflow pipeline for studying what autoencoders learn."""

@@ -1,0 +1,215 @@
+"""The autoencoder variants of the studies (SPEC section 2), one interface.
+
+Every model exposes `encode(x) -> z`, `decode(z) -> x_hat` and
+`forward(x) -> dict` with at least "recon" and "latent". Inputs are always
+(B, 1, 28, 28) in the variant's input range; outputs have the same shape.
+A `ModelConfig` fully describes a model, and checkpoints store it beside the
+weights so any later stage rebuilds the exact network from the file alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+IMAGE_SHAPE = (1, 28, 28)
+N_PIXELS = 28 * 28
+N_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str
+    latent_dim: int
+    hidden: tuple[int, ...] = ()
+    head_hidden: tuple[int, ...] = ()
+    output: str = "sigmoid"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        return cls(**{**d, "hidden": tuple(d.get("hidden", ())), "head_hidden": tuple(d.get("head_hidden", ()))})
+
+
+def _output_activation(name: str) -> nn.Module:
+    activations = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+    if name not in activations:
+        raise ValueError(f"output={name!r} is not allowed; use one of {sorted(activations)}")
+    return activations[name]()
+
+
+def mlp(widths: list[int] | tuple[int, ...]) -> nn.Sequential:
+    """Linear layers with a ReLU between consecutive ones, none after the last."""
+    layers: list[nn.Module] = []
+    for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        if i:
+            layers.append(nn.ReLU())
+        layers.append(nn.Linear(w_in, w_out))
+    return nn.Sequential(*layers)
+
+
+class Autoencoder(nn.Module):
+    """Base: subclasses build `encoder` and `decoder`; forward returns a dict."""
+
+    has_classifier = False
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = self.encode(x)
+        return {"latent": z, "recon": self.decode(z)}
+
+
+class MLPAutoencoder(Autoencoder):
+    """784 -> hidden... -> z -> reversed hidden... -> 784, output activation."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        widths = [N_PIXELS, *config.hidden, config.latent_dim]
+        self.encoder = nn.Sequential(nn.Flatten(), mlp(widths))  # (B, 784) -> (B, z)
+        self.decoder = nn.Sequential(
+            mlp(widths[::-1]),
+            _output_activation(config.output),
+            nn.Unflatten(1, IMAGE_SHAPE),  # (B, 784) -> (B, 1, 28, 28)
+        )
+
+
+class ClassifierAutoencoder(MLPAutoencoder):
+    """MLP autoencoder with a digit classifier on the latent (log-probabilities)."""
+
+    has_classifier = True
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.classifier = nn.Sequential(
+            mlp([config.latent_dim, *config.head_hidden, N_CLASSES]), nn.LogSoftmax(dim=1)
+        )
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = self.encode(x)
+        return {"latent": z, "recon": self.decode(z), "log_probs": self.classifier(z)}
+
+
+class SmallConvAutoencoder(Autoencoder):
+    """Two conv+pool blocks to a dense latent, mirrored with transposed convs."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 8, 14, 14)
+            nn.Conv2d(8, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 4, 7, 7)
+            nn.Flatten(),  # (B, 196)
+            nn.Linear(196, 64), nn.ReLU(), nn.Linear(64, config.latent_dim),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(config.latent_dim, 64), nn.ReLU(), nn.Linear(64, 196),
+            nn.Unflatten(1, (4, 7, 7)),
+            nn.ConvTranspose2d(4, 8, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (B, 8, 14, 14)
+            nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1),  # (B, 1, 28, 28)
+            _output_activation(config.output),
+        )
+
+
+class SpatialConvAutoencoder(Autoencoder):
+    """Convolutional encoder to a 64x2x2 spatial bottleneck (latent size 256).
+
+    The recipe has no activation in the encoder; the latent is the flattened
+    64x2x2 map so every analysis sees (B, 256) like the dense variants.
+    """
+
+    LATENT_SHAPE = (64, 2, 2)
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 32, 3, stride=3, padding=1),  # (B, 32, 10, 10)
+            nn.MaxPool2d(2, stride=2),  # (B, 32, 5, 5)
+            nn.Conv2d(32, 64, 3, stride=2, padding=1),  # (B, 64, 3, 3)
+            nn.MaxPool2d(2, stride=1),  # (B, 64, 2, 2)
+            nn.Flatten(),  # (B, 256)
+        )
+        self.decoder = nn.Sequential(
+            nn.Unflatten(1, self.LATENT_SHAPE),
+            nn.ConvTranspose2d(64, 32, 3, stride=2), nn.ReLU(),  # (B, 32, 5, 5)
+            nn.ConvTranspose2d(32, 16, 5, stride=3, padding=1), nn.ReLU(),  # (B, 16, 15, 15)
+            nn.ConvTranspose2d(16, 1, 2, stride=2, padding=1),  # (B, 1, 28, 28)
+            _output_activation(config.output),
+        )
+
+
+REGISTRY: dict[str, type[Autoencoder]] = {
+    "mlp": MLPAutoencoder,
+    "classifier_mlp": ClassifierAutoencoder,
+    "small_conv": SmallConvAutoencoder,
+    "spatial_conv": SpatialConvAutoencoder,
+}
+
+
+def build_model(config: ModelConfig) -> Autoencoder:
+    if config.arch not in REGISTRY:
+        raise ValueError(f"arch={config.arch!r} is not allowed; use one of {sorted(REGISTRY)}")
+    if config.arch == "spatial_conv" and config.latent_dim != 256:
+        raise ValueError(f"latent_dim={config.latent_dim} is not allowed for spatial_conv; it is fixed at 256")
+    return REGISTRY[config.arch](config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@dataclass
+class Checkpoint:
+    """Everything a later stage needs: weights, model config, params, data checksum."""
+
+    model_config: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+    variant: str
+    params: dict[str, Any]
+    input_range: str
+    data_checksum: str
+    data_source: str
+    history: list[dict[str, float]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    mlflow_run_id: str | None = None
+
+    def build(self) -> Autoencoder:
+        model = build_model(ModelConfig.from_dict(self.model_config))
+        model.load_state_dict(self.state_dict)
+        return model.eval()
+
+
+def save_checkpoint(path, ckpt: Checkpoint) -> None:
+    from latent_atlas.io import write_with
+
+    write_with(path, lambda tmp: torch.save(asdict(ckpt), tmp))
+
+
+def load_checkpoint(path) -> Checkpoint:
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist; run the train stage first (dvc repro)")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = Checkpoint(**raw)
+        ckpt.build()  # fails here, naming the file, if weights and config disagree
+    except Exception as exc:
+        raise ValueError(
+            f"{path} is not a readable latent-atlas checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
+            "retrain it with dvc repro --force"
+        ) from None
+    return ckpt

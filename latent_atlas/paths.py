@@ -1,0 +1,40 @@
+"""Where each stage reads and writes: one place, shared by stages, dvc.yaml and tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MNIST = Path("data/mnist.npz")
+MNIST_INFO = Path("metrics/data.json")
+DOWNLOAD_CACHE = Path("data/raw")
+POPULATION = Path("data/population.csv")
+PCA_PROJECTED = Path("data/pca_projected.csv")
+PCA_METRICS = Path("metrics/pca.json")
+PCA_PLOTS = Path("plots/pca")
+SUMMARY_METRICS = Path("metrics/summary.json")
+SUMMARY_REPORT = Path("reports/summary.md")
+SUMMARY_PLOTS = Path("plots/summary")
+
+
+def checkpoint(variant: str) -> Path:
+    return Path("models") / f"{variant}.pt"
+
+
+def history(variant: str) -> Path:
+    return Path("metrics/train") / f"{variant}.csv"
+
+
+def train_metrics(variant: str) -> Path:
+    return Path("metrics/train") / f"{variant}.json"
+
+
+def latents(variant: str) -> Path:
+    return Path("data/latents") / f"{variant}.npz"
+
+
+def analysis(variant: str) -> Path:
+    return Path("metrics/analyze") / f"{variant}.json"
+
+
+def plots(variant: str) -> Path:
+    return Path("plots") / variant

@@ -1,0 +1,248 @@
+"""One in-memory training loop for every variant.
+
+The whole dataset lives on the training device as one float tensor and each
+batch is gathered by index from a per-epoch permutation: no Dataset, no
+DataLoader, no per-image transform. At the studies' small batches the cost of a
+step is mostly fixed overhead, so the loop keeps the host out of the way: the
+loss sums stay on the device (one sync per epoch), and on CUDA the whole step
+(gather, forward, backward, optimizer) is captured once in a CUDA graph and
+replayed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from latent_atlas.models import Autoencoder
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int
+    epochs: int
+    lr: float
+    weight_decay: float = 0.0
+    optimizer: str = "adam"
+    class_weight: float = 1.0
+    seed: int = 42
+    cuda_graph: bool = False
+    compile_cpu: bool = False
+
+
+# --- data --------------------------------------------------------------------------
+
+
+def to_model_input(images: np.ndarray | torch.Tensor, input_range: str) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in [0,1] ("unit") or [-1,1] ("symmetric")."""
+    x = torch.as_tensor(images).float().div_(255.0).unsqueeze(1)  # (N, 1, 28, 28)
+    if input_range == "symmetric":
+        x = x.sub_(0.5).div_(0.5)  # the studies' Normalize(mean=0.5, std=0.5)
+    elif input_range != "unit":
+        raise ValueError(f"input_range={input_range!r} is not allowed; use unit or symmetric")
+    return x
+
+
+def to_unit_range(x: torch.Tensor, input_range: str) -> torch.Tensor:
+    """Map model-range pixels back to [0,1], so every variant's MSE is comparable."""
+    return (x + 1.0) / 2.0 if input_range == "symmetric" else x
+
+
+def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random split of range(n) into (train, validation) indices."""
+    if not 0 <= fraction < 1:
+        raise ValueError(f"val_fraction={fraction} is not allowed; use 0 <= fraction < 1")
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * fraction))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device=cuda but no CUDA device is available; use auto or cpu")
+    return torch.device(name)
+
+
+# --- loss --------------------------------------------------------------------------
+
+
+def loss_terms(out: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, class_weight: float) -> dict[str, torch.Tensor]:
+    """MSE reconstruction, plus NLL of the digit where the model classifies.
+
+    The classifier AE's study sums the two terms (weight 1); class_weight
+    exposes the balance as a parameter.
+    """
+    recon = F.mse_loss(out["recon"], x)
+    terms = {"recon_mse": recon}
+    if "log_probs" in out:
+        terms["nll"] = F.nll_loss(out["log_probs"], y)
+        terms["loss"] = recon + class_weight * terms["nll"]
+    else:
+        terms["loss"] = recon
+    return terms
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig, capturable: bool) -> torch.optim.Optimizer:
+    kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    if cfg.optimizer not in kinds:
+        raise ValueError(f"optimizer={cfg.optimizer!r} is not allowed; use one of {sorted(kinds)}")
+    options: dict = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+    if capturable:
+        options.update(capturable=True, foreach=True)  # state on device, graph-safe
+    else:
+        options["fused"] = True  # one kernel per step instead of a loop over tensors
+    return kinds[cfg.optimizer](model.parameters(), **options)
+
+
+# --- the loop ----------------------------------------------------------------------
+
+
+class _Sums:
+    """Per-epoch loss sums kept on the device (no host sync per step)."""
+
+    def __init__(self, keys: list[str], device: torch.device):
+        self.values = {k: torch.zeros((), device=device) for k in keys}
+        self.count = 0
+
+    def add(self, terms: dict[str, torch.Tensor], n: int) -> None:
+        for key, total in self.values.items():
+            total.add_(terms[key].detach() * n)
+
+    def read_and_reset(self) -> dict[str, float]:
+        means = {k: v.item() / max(self.count, 1) for k, v in self.values.items()}
+        for v in self.values.values():
+            v.zero_()
+        self.count = 0
+        return means
+
+
+class _Stepper:
+    """Runs training steps: eager (optionally compiled) or replayed CUDA graph."""
+
+    def __init__(self, model: Autoencoder, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig):
+        self.model, self.x, self.y, self.cfg = model, x, y, cfg
+        self.use_graph = cfg.cuda_graph and x.is_cuda
+        self.optimizer = make_optimizer(model, cfg, capturable=self.use_graph)
+        self.keys = ["loss", "recon_mse"] + (["nll"] if model.has_classifier else [])
+        self.sums = _Sums(self.keys, x.device)
+        forward = model
+        if cfg.compile_cpu and not x.is_cuda:
+            forward = torch.compile(model)
+        self.forward = forward
+        self.graph: torch.cuda.CUDAGraph | None = None
+        if self.use_graph:
+            self.static_idx = torch.zeros(cfg.batch_size, dtype=torch.long, device=x.device)
+            self._capture()
+
+    def _eager(self, idx: torch.Tensor) -> None:
+        xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)  # (B, 1, 28, 28), (B,)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms = loss_terms(self.forward(xb), xb, yb, self.cfg.class_weight)
+        terms["loss"].backward()
+        self.optimizer.step()
+        self.sums.add(terms, len(idx))
+
+    def _capture(self) -> None:
+        # Warm-up steps (needed before capture) change the weights; snapshot and
+        # restore in place so the captured run starts from the seeded init.
+        tensors = list(self.model.parameters())
+        snapshot = [t.detach().clone() for t in tensors]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                self._eager(self.static_idx)
+        torch.cuda.current_stream().wait_stream(side)
+        with torch.no_grad():
+            for t, saved in zip(tensors, snapshot, strict=True):
+                t.copy_(saved)
+            for state in self.optimizer.state.values():
+                for value in state.values():
+                    if torch.is_tensor(value):
+                        value.zero_()  # Adam moments and step counters back to zero
+        self.sums.read_and_reset()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self._eager(self.static_idx)
+
+    def step(self, idx: torch.Tensor) -> None:
+        if self.graph is not None and len(idx) == self.cfg.batch_size:
+            self.static_idx.copy_(idx)
+            self.graph.replay()
+        else:
+            self._eager(idx)  # the epoch's last, smaller batch
+        self.sums.count += len(idx)
+
+
+@torch.no_grad()
+def evaluate(model: Autoencoder, x: torch.Tensor, y: torch.Tensor, class_weight: float, chunk: int = 4096) -> dict[str, float]:
+    model.eval()
+    totals: dict[str, float] = {}
+    for start in range(0, len(x), chunk):
+        xb, yb = x[start : start + chunk], y[start : start + chunk]
+        for key, value in loss_terms(model(xb), xb, yb, class_weight).items():
+            totals[key] = totals.get(key, 0.0) + value.item() * len(xb)
+    model.train()
+    return {k: v / len(x) for k, v in totals.items()}
+
+
+def train_model(
+    model: Autoencoder,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    cfg: TrainConfig,
+    x_val: torch.Tensor | None = None,
+    y_val: torch.Tensor | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    progress: bool = True,
+) -> list[dict[str, float]]:
+    """Train in place; return one row of losses per epoch.
+
+    x_train/y_train are already on the training device, in the model's input
+    range. Raises TrainingDivergedError as soon as an epoch's loss is not finite.
+    """
+    from tqdm.auto import tqdm
+
+    n = len(x_train)
+    if cfg.batch_size > n:
+        raise ValueError(f"batch_size={cfg.batch_size} is larger than the {n} training images; use at most {n}")
+    device = x_train.device
+    model.train()
+    stepper = _Stepper(model, x_train, y_train, cfg)
+    generator = torch.Generator(device=device).manual_seed(cfg.seed)
+    history: list[dict[str, float]] = []
+    epochs = tqdm(range(1, cfg.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
+    for epoch in epochs:
+        start = time.perf_counter()
+        order = torch.randperm(n, device=device, generator=generator)
+        for first in range(0, n, cfg.batch_size):
+            stepper.step(order[first : first + cfg.batch_size])
+        row = {"epoch": epoch, **{f"train_{k}": v for k, v in stepper.sums.read_and_reset().items()}}
+        if not math.isfinite(row["train_loss"]):
+            raise TrainingDivergedError(
+                f"training loss became {row['train_loss']} in epoch {epoch}; "
+                "lower the learning rate (variants.<name>.lr) or check the data"
+            )
+        if x_val is not None and len(x_val):
+            row.update({f"val_{k}": v for k, v in evaluate(model, x_val, y_val, cfg.class_weight).items()})
+        row["seconds"] = time.perf_counter() - start
+        history.append(row)
+        epochs.set_postfix(loss=f"{row['train_loss']:.4f}")
+        if on_epoch is not None:
+            on_epoch(row)
+    model.eval()
+    return history

@@ -1,0 +1,47 @@
+"""Stage pca: PCA by hand on the standardized population, checked against scikit-learn."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from latent_atlas import paths, plots, tracking
+from latent_atlas.cli import run_stage
+from latent_atlas.io import write_json, write_text
+from latent_atlas.pca import check_against_sklearn, pca_by_hand, standardize
+
+
+def main(args, params):
+    people = pd.read_csv(paths.POPULATION)
+    x = standardize(people.to_numpy(dtype=float))
+    k = params.pca.n_components
+    result = pca_by_hand(x, k)
+    check_against_sklearn(x, result)  # raises, failing the stage, on disagreement
+
+    projected = pd.DataFrame(result.projected, columns=[f"PC{i + 1}" for i in range(k)])
+    write_text(paths.PCA_PROJECTED, projected.to_csv(index=False))
+    metrics = {
+        "n_components": k,
+        "eigenvalues": result.eigenvalues.tolist(),
+        "explained_ratio": result.explained_ratio.tolist(),
+        "cumulative_ratio": result.cumulative_ratio.tolist(),
+        "kept_variance": float(result.cumulative_ratio[k - 1]),
+        "matches_sklearn": True,
+    }
+    write_json(paths.PCA_METRICS, metrics)
+    scree = plots.save(paths.PCA_PLOTS / "scree.png", plots.scree(result.eigenvalues, "Population PCA: scree"))
+    print(f"top {k} components keep {metrics['kept_variance']:.1%} of the variance")
+
+    params_text = Path(args.params).read_text()
+    with tracking.start_variant_run("pca", params_text, {"stage": "pca"}):
+        import mlflow
+
+        tracking.log_params_flat({"seed": params.seed, "population": params.population.model_dump(),
+                                  "pca": params.pca.model_dump()})
+        mlflow.log_metrics({"kept_variance": metrics["kept_variance"],
+                            **{f"eigenvalue_{i + 1}": v for i, v in enumerate(metrics["eigenvalues"])}})
+        mlflow.log_artifact(str(scree))
+        mlflow.log_artifact(str(paths.PCA_METRICS))
+
+
+if __name__ == "__main__":
+    run_stage(main, __doc__)
