@@ -33,10 +33,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-# Extra-trees size for DCI importances. On 10k x 16 synthetic codes with 7
-# factors, 30 trees of depth 10 gave D and C within 0.01 of gradient boosting
-# (100 stages) and equal or better held-out scores, in ~2 s instead of ~60 s;
-# deeper trees spread importance onto weaker codes and lower D and C slightly.
+# Extra-trees size for DCI importances. Checked against gradient boosting
+# (sklearn defaults, 100 stages): on 10k x 16 synthetic codes with 7 factors
+# D and C agreed within 0.01 (~2 s vs ~57 s); on 16 PCA codes of 5,000 real
+# digits with digit + 6 morphometrics, D 0.220 vs 0.239, C 0.337 vs 0.366,
+# I 0.820 vs 0.819, the same top code for all 7 factors and per-factor
+# Spearman rank correlation 0.91-0.99 (1.8 s vs 29 s). Extra-trees spread a
+# little more importance onto weak codes, so D and C read ~0.02-0.03 lower;
+# deeper trees spread more and lower them further.
 FOREST_TREES = 30
 FOREST_DEPTH = 10
 
@@ -334,7 +338,8 @@ def disentanglement(importance) -> float:
     if total <= 0:
         return 0.0
     rho = r.sum(axis=1) / total
-    return float(np.sum(rho * _normalised_entropy_score(r)))
+    # rho sums to 1 only up to round-off; keep the score inside [0, 1].
+    return float(np.clip(np.sum(rho * _normalised_entropy_score(r)), 0.0, 1.0))
 
 
 def completeness(importance) -> float:
@@ -378,10 +383,13 @@ def _check_factor_data(z_train, factors_train, z_test, factors_test, discrete_ma
 def _forest(discrete: bool, seed: int, n_estimators: int, max_depth: int | None):
     from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 
+    n_estimators = _check_positive_int("n_estimators", n_estimators)
+    if max_depth is not None:
+        max_depth = _check_positive_int("max_depth", max_depth)
     # Extra-trees draw one random threshold per code instead of sorting every
-    # code at every node, which is what makes them ~7x faster than a random
-    # forest of the same size here; their impurity importances ranked codes
-    # like gradient boosting in our checks (see tests).
+    # code at every node, which made them 4-7x faster than a random forest of
+    # the same size on 10k x 16 codes; their impurity importances rank codes
+    # like gradient boosting (see FOREST_TREES above and the tests).
     cls = ExtraTreesClassifier if discrete else ExtraTreesRegressor
     # max_features=None lets every split consider every code, as gradient
     # boosting does; sqrt-subsampling would hand importance to useless codes
@@ -414,7 +422,7 @@ def gbt_importances(z, y, seed: int = 0, n_estimators: int = 100) -> np.ndarray:
     """Importances from sklearn's GradientBoostingClassifier (Locatello et al. 2019).
 
     Study-faithful but slow (~40 s per fit on 10k x 16); used only to check
-    that the fast forest ranks codes the same way.
+    that the fast extra-trees rank codes the same way.
     """
     from sklearn.ensemble import GradientBoostingClassifier
 
@@ -449,10 +457,6 @@ def importance_matrix(
         z_train, factors_train, z_test, factors_test, discrete_mask
     )
     seed = _check_seed(seed)
-    n_estimators = _check_positive_int("n_estimators", n_estimators)
-    if max_depth is not None:
-        max_depth = _check_positive_int("max_depth", max_depth)
-
     n_factors = ftr.shape[1]
     r = np.zeros((ztr.shape[1], n_factors))
     info = np.zeros(n_factors)
@@ -538,7 +542,8 @@ def traversal_effects(
     """How much, and how consistently, each latent dimension changes the image.
 
     For dimension j every latent has coordinate j set to each of `values` in
-    turn (other coordinates kept) and is decoded. Per image we take the
+    turn (other coordinates kept) and decoded in float64 batches of at most
+    `batch_size` rows (the caller bounds the work via `dims`). Per image we take the
     signed pixel change between consecutive traversal steps.
 
     - effect[j]: mean absolute pixel change per consecutive step, averaged

@@ -53,8 +53,8 @@ def main(args, params):
                       class_weight=variant.class_weight, seed=params.seed, cuda_graph=use_graph,
                       compile_cpu=params.train.compile_cpu)
     n_params = count_parameters(model)
-    run_params = {"variant": name, "seed": params.seed, "latent_dim": config.latent_dim, "n_params": n_params,
-                  "device": device.type, "data_source": info["source"], **variant.model_dump()}
+    run_params = {**variant.model_dump(), "variant": name, "seed": params.seed, "latent_dim": config.latent_dim,
+                  "n_params": n_params, "device": device.type, "data_source": info["source"]}
     params_text = Path(args.params).read_text()
     tags = {"data_source": info["source"], "data_checksum": info["checksum_sha256"], "stage": "train"}
 

@@ -1,0 +1,1 @@
+"""Thin DVC stage scripts; run as `python -m stages.<name>` from the repository root."""
