@@ -90,6 +90,12 @@ class AnalyzeParams(_Section):
     n_recon: Annotated[int, Field(strict=True, ge=1, le=64)] = 10
 
 
+class CompareParams(_Section):
+    # The variants whose reconstructions form the sweep grid, one row each.
+    sweep: list[str] = Field(default_factory=lambda: [f"vanilla_z{z}" for z in (2, 3, 5, 10, 50)])
+    n_digits: Annotated[int, Field(strict=True, ge=1, le=32)] = 10
+
+
 class Params(_Section):
     seed: NonNegativeInt = 42
     latent_dim: PositiveInt = 16
@@ -99,9 +105,16 @@ class Params(_Section):
     train: TrainParams = TrainParams()
     variants: dict[str, VariantParams] = Field(default_factory=dict)
     analyze: AnalyzeParams = AnalyzeParams()
+    compare: CompareParams = CompareParams()
 
     @model_validator(mode="after")
-    def _check_pca(self) -> Params:
+    def _check_cross_references(self) -> Params:
+        unknown = [name for name in self.compare.sweep if name not in self.variants]
+        if unknown:
+            raise ValueError(
+                f"compare.sweep names {unknown}, which are not variants; "
+                f"allowed: {', '.join(sorted(self.variants))}"
+            )
         if self.pca.n_components > 6:
             raise ValueError(
                 f"pca.n_components={self.pca.n_components} is not allowed: "

@@ -26,6 +26,7 @@ def tiny_params(variants: tuple[str, ...] = FAST_VARIANTS) -> dict:
     for variant in params["variants"].values():
         variant.update(epochs=1, batch_size=min(variant["batch_size"], 32))
     params["analyze"]["kmeans_seeds"] = 2
+    params["compare"]["sweep"] = [v for v in params["compare"]["sweep"] if v in variants] or [variants[-1]]
     return params
 
 

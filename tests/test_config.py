@@ -12,6 +12,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from latent_atlas import config
 from latent_atlas.config import ConfigError, Params, flatten, load_params, parse_params
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -74,11 +75,15 @@ def test_params_are_frozen():
         params.latent_dim = 3  # type: ignore[misc]
 
 
-def test_empty_file_gives_defaults(tmp_path):
+def test_empty_file_reads_as_an_empty_mapping(tmp_path, monkeypatch):
+    # yaml.safe_load gives None for an empty file; it must be validated as {}, not
+    # rejected as "not a mapping".
     path = tmp_path / "params.yaml"
-    path.write_text("")
-    params = load_params(path)
-    assert params.seed == 42 and params.latent_dim == 16 and params.variants == {}
+    path.write_text("# only a comment\n")
+    seen = []
+    monkeypatch.setattr(config, "parse_params", lambda raw: seen.append(raw) or "parsed")
+    assert load_params(path) == "parsed"
+    assert seen == [{}]
 
 
 # --------------------------------------------------------------------------- #

@@ -1,0 +1,116 @@
+"""Benchmark: the studies' DataLoader training against this project's in-memory loop.
+
+Same model (the classifier AE), same batch size (64), same number of steps,
+one process, same machine. (a) torchvision's MNIST dataset with a per-image
+ToTensor transform through a DataLoader, as the study trained; (b) latent-atlas's
+`train_model` (whole dataset as one tensor, batches gathered by index, loss sums
+kept on the device, CUDA-graph replay on GPUs). Prints seconds per epoch and
+the ratio.
+
+    python bench/train_speed.py [--mnist ../shared/datasets/mnist] [--device cpu|cuda] [--epochs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from latent_atlas.data import IDX_FILES, TRAIN, load_local
+from latent_atlas.models import ModelConfig, build_model
+from latent_atlas.training import TrainConfig, to_model_input, train_model
+
+BATCH = 64
+CONFIG = ModelConfig(arch="classifier_mlp", latent_dim=16, hidden=(128,), head_hidden=(64,), output="sigmoid")
+
+
+def torchvision_root(mnist_dir: Path, tmp: Path) -> Path:
+    """Lay the IDX files out as torchvision's MNIST expects (root/MNIST/raw)."""
+    raw = tmp / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for stem, _ in IDX_FILES.values():
+        gz = mnist_dir / f"{stem}.gz"
+        if gz.exists():
+            with gzip.open(gz) as src, open(raw / stem, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        else:
+            shutil.copy(mnist_dir / stem, raw / stem)
+    return tmp
+
+
+def study_loop(root: Path, device: torch.device, steps: int) -> float:
+    """The study's way: Dataset + ToTensor per image + DataLoader; seconds for `steps` steps."""
+    from torchvision import datasets, transforms
+
+    dataset = datasets.MNIST(root, train=True, download=False, transform=transforms.ToTensor())
+    loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=True)
+    torch.manual_seed(0)
+    model = build_model(CONFIG).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    done, start = 0, time.perf_counter()
+    while done < steps:
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            optimizer.zero_grad()
+            out = model(x)
+            loss = F.mse_loss(out["recon"], x) + F.nll_loss(out["log_probs"], y)
+            loss.backward()
+            optimizer.step()
+            loss.item()  # the study printed/accumulated the loss every step
+            done += 1
+            if done == steps:
+                break
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def our_loop(images, labels, device: torch.device, epochs: int, cuda_graph: bool, compile_cpu: bool) -> float:
+    torch.manual_seed(0)
+    model = build_model(CONFIG).to(device)
+    x = to_model_input(images, "unit").to(device)
+    y = torch.as_tensor(labels, dtype=torch.long, device=device)
+    cfg = TrainConfig(batch_size=BATCH, epochs=epochs, lr=1e-3, cuda_graph=cuda_graph, compile_cpu=compile_cpu)
+    start = time.perf_counter()
+    history = train_model(model, x, y, cfg, progress=False)
+    total = time.perf_counter() - start
+    steady = min(row["seconds"] for row in history)
+    return total, steady
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist", default="../shared/datasets/mnist")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of our loop (the first includes warm-up)")
+    parser.add_argument("--compile-cpu", action="store_true", help="also time torch.compile on the CPU")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    images, labels = load_local(args.mnist).subset(TRAIN)
+    steps = -(-len(labels) // BATCH)  # one epoch, last partial batch included
+    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"{len(labels)} images, batch {BATCH}, {steps} steps per epoch")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        study = study_loop(torchvision_root(Path(args.mnist), Path(tmp)), device, steps)
+    print(f"(a) study: DataLoader + ToTensor   {study:7.2f} s/epoch  {1e3 * study / steps:6.2f} ms/step")
+
+    variants = [("in-memory loop", False, False)]
+    if device.type == "cuda":
+        variants.append(("in-memory + CUDA graph", True, False))
+    if device.type == "cpu" and args.compile_cpu:
+        variants.append(("in-memory + torch.compile", False, True))
+    for name, graph, compiled in variants:
+        total, steady = our_loop(images, labels, device, args.epochs, graph, compiled)
+        print(f"(b) {name:<30} {steady:7.2f} s/epoch  {1e3 * steady / steps:6.2f} ms/step  "
+              f"speed-up {study / steady:5.1f}x  ({args.epochs} epochs incl. warm-up: {total:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""Tests for latent_atlas.models: every variant of params.yaml, exact sizes, checkpoints."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from latent_atlas.config import load_params
+from latent_atlas.models import (
+    Checkpoint,
+    ModelConfig,
+    build_model,
+    count_parameters,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+PROJECT = Path(__file__).resolve().parents[1]
+PARAMS = load_params(PROJECT / "params.yaml")
+VARIANTS = sorted(PARAMS.variants)
+
+
+def variant_config(name: str) -> ModelConfig:
+    """As stages/train.py builds it."""
+    v = PARAMS.variant(name)
+    return ModelConfig(arch=v.arch, latent_dim=PARAMS.latent_dim_of(name), hidden=tuple(v.hidden),
+                       head_hidden=tuple(v.head_hidden), output=v.output)
+
+
+def batch(input_range: str, n: int = 4, seed: int = 0) -> torch.Tensor:
+    x = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))  # (B, 1, 28, 28)
+    return x * 2 - 1 if input_range == "symmetric" else x
+
+
+@pytest.fixture(scope="module", params=VARIANTS)
+def variant(request):
+    name = request.param
+    torch.manual_seed(0)
+    model = build_model(variant_config(name)).eval()
+    return name, model, batch(PARAMS.variant(name).input_range)
+
+
+# --------------------------------------------------------------------------- #
+# every variant
+# --------------------------------------------------------------------------- #
+
+
+def test_forward_shapes(variant):
+    name, model, x = variant
+    z_dim = PARAMS.latent_dim_of(name)
+    with torch.no_grad():
+        out = model(x)
+    assert out["recon"].shape == x.shape == (4, 1, 28, 28)
+    assert out["latent"].shape == (4, z_dim)
+    assert torch.isfinite(out["recon"]).all() and torch.isfinite(out["latent"]).all()
+
+
+def test_encode_decode_round_trip_shapes(variant):
+    name, model, x = variant
+    with torch.no_grad():
+        z = model.encode(x)
+        recon = model.decode(z)
+        out = model(x)
+    assert z.shape == (4, PARAMS.latent_dim_of(name))
+    assert recon.shape == (4, 1, 28, 28)
+    # forward is encode then decode.
+    torch.testing.assert_close(out["latent"], z)
+    torch.testing.assert_close(out["recon"], recon)
+
+
+def test_output_range(variant):
+    name, model, x = variant
+    output = PARAMS.variant(name).output
+    with torch.no_grad():
+        # Large latents push the output activation to its bounds.
+        recon = model.decode(100 * torch.randn(8, PARAMS.latent_dim_of(name)))
+        recon_x = model(x)["recon"]
+    low = 0.0 if output == "sigmoid" else -1.0
+    for r in (recon, recon_x):
+        assert r.min() >= low and r.max() <= 1.0
+    if output == "tanh":
+        assert recon.min() < 0  # can reach the negative half of [-1, 1]
+
+
+def test_classifier_head(variant):
+    name, model, x = variant
+    with torch.no_grad():
+        out = model(x)
+    if PARAMS.variant(name).arch != "classifier_mlp":
+        assert "log_probs" not in out and not model.has_classifier
+        return
+    assert model.has_classifier
+    assert out["log_probs"].shape == (4, 10)
+    assert (out["log_probs"] <= 0).all()
+    torch.testing.assert_close(out["log_probs"].exp().sum(dim=1), torch.ones(4))
+
+
+def test_batch_independence(variant):
+    # No batch-coupled layers: one image alone gives what it gives in a batch.
+    _, model, x = variant
+    with torch.no_grad():
+        whole = model(x)["latent"]
+        single = model(x[1:2])["latent"]
+    torch.testing.assert_close(single[0], whole[1], rtol=1e-5, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- #
+# exact parameter counts
+# --------------------------------------------------------------------------- #
+
+# Linear(a, b) has a*b + b parameters; Conv(i, o, k) has i*o*k*k + o.
+# vanilla AE, z=3: 784*128+128 + 128*64+64 + 64*3+3 = 100480 + 8256 + 195 = 108931 (encoder)
+#                  3*64+64 + 64*128+128 + 128*784+784 = 256 + 8320 + 101136 = 109712 (decoder)
+#                  -> 218643 (SPEC)
+# spatial conv AE: 1*32*9+32 + 32*64*9+64 = 320 + 18496 (encoder)
+#                  64*32*9+32 + 32*16*25+16 + 16*1*4+1 = 18464 + 12816 + 65 (decoder) -> 50161 (SPEC)
+# dense AE 784-128-32: 100480 + 128*32+32 (4128) + 32*128+128 (4224) + 101136 = 209968
+# classifier AE z=16, head 64: 100480 + 128*16+16 (2064) + 16*128+128 (2176) + 101136
+#                  + 16*64+64 (1088) + 64*10+10 (650) = 207594
+# classifier AE z=6 (the study's retrain): 100480 + 774 + 896 + 101136 + 448 + 650 = 204384
+# small conv AE z=10: 8*9+8 (80) + 4*8*9+4 (292) + 196*64+64 (12608) + 64*10+10 (650)
+#                  + 10*64+64 (704) + 64*196+196 (12740) + 4*8*9+8 (296) + 8*9+1 (73) = 27443
+# deep AE: 100480 + 8256 + 64*36+36 (2340) + 36*18+18 (666) + 18*9+9 (171)
+#                  + 9*18+18 (180) + 18*36+36 (684) + 36*64+64 (2368) + 8320 + 101136 = 224601
+EXACT_COUNTS = [
+    (ModelConfig("mlp", 3, (128, 64), output="tanh"), 218_643),
+    (ModelConfig("spatial_conv", 256, output="tanh"), 50_161),
+    (ModelConfig("mlp", 32, (128,)), 209_968),
+    (ModelConfig("classifier_mlp", 16, (128,), (64,)), 207_594),
+    (ModelConfig("classifier_mlp", 6, (128,), (64,)), 204_384),
+    (ModelConfig("small_conv", 10), 27_443),
+    (ModelConfig("mlp", 9, (128, 64, 36, 18)), 224_601),
+]
+
+
+@pytest.mark.parametrize(("config", "expected"), EXACT_COUNTS, ids=lambda v: getattr(v, "arch", str(v)))
+def test_exact_parameter_counts(config, expected):
+    assert count_parameters(build_model(config)) == expected
+
+
+@pytest.mark.parametrize(("name", "expected"), [("vanilla_z3", 218_643), ("spatial_conv", 50_161),
+                                                ("dense", 209_968), ("classifier", 207_594),
+                                                ("small_conv", 27_443), ("deep", 224_601)])
+def test_project_variants_have_the_recipe_sizes(name, expected):
+    assert count_parameters(build_model(variant_config(name))) == expected
+
+
+def test_count_parameters_skips_frozen():
+    model = build_model(ModelConfig("mlp", 3, (128, 64), output="tanh"))
+    for p in model.encoder.parameters():
+        p.requires_grad_(False)
+    assert count_parameters(model) == 109_712  # the decoder alone, see above
+
+
+# --------------------------------------------------------------------------- #
+# build_model
+# --------------------------------------------------------------------------- #
+
+
+def test_build_model_rejects_unknown_arch():
+    with pytest.raises(ValueError, match=r"arch='transformer' is not allowed"):
+        build_model(ModelConfig("transformer", 8))
+
+
+def test_build_model_rejects_spatial_conv_latent_size():
+    with pytest.raises(ValueError, match="latent_dim=8"):
+        build_model(ModelConfig("spatial_conv", 8, output="tanh"))
+
+
+def test_build_model_rejects_unknown_output():
+    with pytest.raises(ValueError, match=r"output='relu' is not allowed"):
+        build_model(ModelConfig("mlp", 3, (16,), output="relu"))
+
+
+def test_model_config_dict_round_trip():
+    config = ModelConfig("classifier_mlp", 16, (128,), (64,), "sigmoid")
+    d = config.to_dict()
+    d_listy = {**d, "hidden": list(d["hidden"]), "head_hidden": list(d["head_hidden"])}
+    assert ModelConfig.from_dict(d_listy) == config
+
+
+# --------------------------------------------------------------------------- #
+# checkpoints
+# --------------------------------------------------------------------------- #
+
+
+def make_checkpoint(config: ModelConfig, model: torch.nn.Module) -> Checkpoint:
+    return Checkpoint(model_config=config.to_dict(), state_dict=model.state_dict(), variant="test",
+                      params={"lr": 0.001, "hidden": [16]}, input_range="unit", data_checksum="abc",
+                      data_source="bundled", history=[{"epoch": 1, "train_loss": 0.5}],
+                      train_seconds=1.5, mlflow_run_id=None)
+
+
+@pytest.mark.parametrize("name", ["classifier", "small_conv", "spatial_conv", "vanilla_z3"])
+def test_checkpoint_round_trip_rebuilds_identical_model(tmp_path, name):
+    config = variant_config(name)
+    torch.manual_seed(1)
+    model = build_model(config).eval()
+    path = tmp_path / "models" / f"{name}.pt"
+    save_checkpoint(path, make_checkpoint(config, model))
+    assert sorted(p.name for p in path.parent.iterdir()) == [f"{name}.pt"]  # no temp file left
+
+    ckpt = load_checkpoint(path)
+    assert ModelConfig.from_dict(ckpt.model_config) == config
+    assert (ckpt.variant, ckpt.input_range, ckpt.data_checksum, ckpt.data_source) == (
+        "test", "unit", "abc", "bundled")
+    assert ckpt.history == [{"epoch": 1, "train_loss": 0.5}] and ckpt.train_seconds == 1.5
+    rebuilt = ckpt.build()
+    assert not rebuilt.training
+    assert type(rebuilt) is type(model)
+    x = batch(PARAMS.variant(name).input_range, seed=3)
+    with torch.no_grad():
+        expected, got = model(x), rebuilt(x)
+    assert expected.keys() == got.keys()
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key], rtol=0, atol=0)
+
+
+def test_a_different_seed_gives_a_different_model():
+    # Guards the round-trip test: it would pass vacuously if every build were identical.
+    config = variant_config("small_conv")
+    torch.manual_seed(1)
+    a = build_model(config)
+    torch.manual_seed(2)
+    b = build_model(config)
+    x = batch("unit")
+    with torch.no_grad():
+        assert not torch.allclose(a(x)["recon"], b(x)["recon"])
+
+
+@pytest.fixture
+def saved_checkpoint(tmp_path) -> Path:
+    config = ModelConfig("mlp", 4, (16,))
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, make_checkpoint(config, build_model(config)))
+    return path
+
+
+def test_load_checkpoint_truncated(saved_checkpoint):
+    raw = saved_checkpoint.read_bytes()
+    saved_checkpoint.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match=re.escape(f"{saved_checkpoint} is not a readable latent-atlas checkpoint")):
+        load_checkpoint(saved_checkpoint)
+
+
+def test_load_checkpoint_random_bytes(tmp_path):
+    path = tmp_path / "random.pt"
+    path.write_bytes(torch.randint(0, 256, (4096,), dtype=torch.uint8,
+                                   generator=torch.Generator().manual_seed(0)).numpy().tobytes())
+    with pytest.raises(ValueError, match=re.escape(f"{path} is not a readable latent-atlas checkpoint")):
+        load_checkpoint(path)
+
+
+def test_load_checkpoint_config_disagrees_with_weights(tmp_path):
+    model = build_model(ModelConfig("mlp", 4, (16,)))
+    ckpt = make_checkpoint(ModelConfig("mlp", 5, (16,)), model)  # config says z=5, weights z=4
+    path = tmp_path / "mismatch.pt"
+    save_checkpoint(path, ckpt)
+    with pytest.raises(ValueError, match=re.escape(f"{path} is not a readable")):
+        load_checkpoint(path)
+
+
+def test_load_checkpoint_foreign_torch_file(tmp_path):
+    path = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, path)
+    with pytest.raises(ValueError, match=re.escape(f"{path} is not a readable")):
+        load_checkpoint(path)
+
+
+def test_load_checkpoint_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="absent.pt does not exist"):
+        load_checkpoint(tmp_path / "absent.pt")

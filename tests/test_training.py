@@ -1,0 +1,314 @@
+"""Tests for latent_atlas.training on tiny in-memory data (CPU)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from latent_atlas.models import ModelConfig, build_model
+from latent_atlas.training import (
+    TrainConfig,
+    TrainingDivergedError,
+    make_optimizer,
+    split_validation,
+    to_model_input,
+    to_unit_range,
+    train_model,
+)
+
+DEVICE = torch.device("cpu")
+
+
+def tiny_mlp(seed: int = 0, latent: int = 4, arch: str = "mlp", output: str = "sigmoid"):
+    torch.manual_seed(seed)
+    return build_model(ModelConfig(arch, latent, (32,), (8,), output))
+
+
+def random_data(n: int = 256, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, 28, 28, generator=g)  # (N, 1, 28, 28)
+    y = torch.randint(0, 10, (n,), generator=g)
+    return x, y
+
+
+def learnable_data(n: int = 256, seed: int = 0):
+    """Four fixed templates (the label decides which): an AE can learn them quickly."""
+    g = torch.Generator().manual_seed(seed)
+    templates = (torch.rand(4, 1, 28, 28, generator=g) > 0.5).float()
+    y = torch.randint(0, 4, (n,), generator=g)
+    return templates[y], y
+
+
+def quiet_train(model, x, y, cfg, **kw):
+    return train_model(model, x, y, cfg, progress=False, **kw)
+
+
+# --------------------------------------------------------------------------- #
+# inputs
+# --------------------------------------------------------------------------- #
+
+
+def test_to_model_input_unit_range():
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    images[0, 0, 1], images[0, 0, 2] = 128, 255
+    x = to_model_input(images, "unit")
+    assert x.shape == (2, 1, 28, 28) and x.dtype == torch.float32
+    assert x.min() == 0.0 and x.max() == 1.0
+    assert x[0, 0, 0, 1].item() == pytest.approx(128 / 255)
+
+
+def test_to_model_input_symmetric_range():
+    images = np.zeros((3, 28, 28), dtype=np.uint8)
+    images[1] = 255
+    images[2] = 51
+    x = to_model_input(images, "symmetric")
+    assert x.shape == (3, 1, 28, 28)
+    assert (x[0] == -1).all() and (x[1] == 1).all()
+    torch.testing.assert_close(x[2], torch.full((1, 28, 28), 51 / 255 * 2 - 1))
+
+
+def test_to_model_input_accepts_tensors_and_rejects_unknown_range():
+    images = torch.full((2, 28, 28), 255, dtype=torch.uint8)
+    assert (to_model_input(images, "unit") == 1).all()
+    with pytest.raises(ValueError, match="input_range='zero_one'"):
+        to_model_input(images, "zero_one")
+
+
+def test_to_model_input_does_not_modify_its_input():
+    images = np.full((2, 28, 28), 200, dtype=np.uint8)
+    to_model_input(images, "symmetric")
+    assert (images == 200).all()
+
+
+def test_to_unit_range_inverts_symmetric():
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    unit = to_model_input(images, "unit")
+    torch.testing.assert_close(to_unit_range(to_model_input(images, "symmetric"), "symmetric"), unit)
+    assert to_unit_range(unit, "unit") is unit
+
+
+# --------------------------------------------------------------------------- #
+# split_validation
+# --------------------------------------------------------------------------- #
+
+
+def test_split_validation_sizes_disjoint_and_complete():
+    train, val = split_validation(1000, 0.2, seed=42)
+    assert len(train) == 800 and len(val) == 200
+    assert not set(train) & set(val)
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(1000))
+    assert np.all(np.diff(train) > 0) and np.all(np.diff(val) > 0)  # sorted
+
+
+def test_split_validation_is_seeded():
+    a = split_validation(500, 0.2, seed=1)
+    b = split_validation(500, 0.2, seed=1)
+    c = split_validation(500, 0.2, seed=2)
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], c[1])
+    # A random split, not the last 20%.
+    assert not np.array_equal(a[1], np.arange(400, 500))
+
+
+def test_split_validation_zero_fraction():
+    train, val = split_validation(10, 0.0, seed=0)
+    np.testing.assert_array_equal(train, np.arange(10))
+    assert len(val) == 0
+
+
+@pytest.mark.parametrize("fraction", [1.0, -0.1, 1.5])
+def test_split_validation_rejects_bad_fraction(fraction):
+    with pytest.raises(ValueError, match=f"val_fraction={fraction}"):
+        split_validation(10, fraction, seed=0)
+
+
+# --------------------------------------------------------------------------- #
+# make_optimizer
+# --------------------------------------------------------------------------- #
+
+
+def test_make_optimizer_kinds():
+    model = tiny_mlp()
+    adam = make_optimizer(model, TrainConfig(8, 1, 0.01, weight_decay=0.1, optimizer="adam"), False)
+    adamw = make_optimizer(model, TrainConfig(8, 1, 0.01, optimizer="adamw"), False)
+    assert type(adam) is torch.optim.Adam and type(adamw) is torch.optim.AdamW
+    assert adam.param_groups[0]["lr"] == 0.01 and adam.param_groups[0]["weight_decay"] == 0.1
+
+
+def test_make_optimizer_rejects_unknown():
+    with pytest.raises(ValueError, match=r"optimizer='sgd' is not allowed; use one of \['adam', 'adamw'\]"):
+        make_optimizer(tiny_mlp(), TrainConfig(8, 1, 0.01, optimizer="sgd"), capturable=False)
+
+
+# --------------------------------------------------------------------------- #
+# train_model
+# --------------------------------------------------------------------------- #
+
+
+def test_train_model_rows_per_epoch_with_finite_losses():
+    x, y = random_data(256)
+    history = quiet_train(tiny_mlp(), x, y, TrainConfig(batch_size=32, epochs=2, lr=1e-3))
+    assert [row["epoch"] for row in history] == [1, 2]
+    for row in history:
+        assert set(row) == {"epoch", "train_loss", "train_recon_mse", "seconds"}
+        assert math.isfinite(row["train_loss"]) and row["train_loss"] > 0
+        assert row["train_loss"] == row["train_recon_mse"]  # no classifier: loss is the MSE
+        assert row["seconds"] >= 0
+
+
+def test_train_model_reduces_the_loss_on_a_learnable_problem():
+    x, y = learnable_data(256)
+    model = tiny_mlp()
+    before = torch.nn.functional.mse_loss(model(x)["recon"], x).item()
+    history = quiet_train(model, x, y, TrainConfig(batch_size=32, epochs=5, lr=3e-3))
+    losses = [row["train_loss"] for row in history]
+    assert losses[-1] < 0.5 * losses[0]
+    assert losses[-1] < 0.5 * before
+    with torch.no_grad():
+        after = torch.nn.functional.mse_loss(model(x)["recon"], x).item()
+    assert after < 0.5 * before
+    assert not model.training  # left in eval mode
+
+
+def test_train_model_changes_the_weights_in_place():
+    x, y = random_data(64)
+    model = tiny_mlp()
+    before = [p.detach().clone() for p in model.parameters()]
+    quiet_train(model, x, y, TrainConfig(batch_size=32, epochs=1, lr=1e-3))
+    assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
+
+
+def test_train_model_is_deterministic_on_cpu():
+    x, y = random_data(128)
+    cfg = TrainConfig(batch_size=32, epochs=2, lr=1e-3, seed=7)
+    runs = []
+    for _ in range(2):
+        model = tiny_mlp(seed=3)
+        history = quiet_train(model, x, y, cfg)
+        runs.append(([{k: v for k, v in r.items() if k != "seconds"} for r in history], model.state_dict()))
+    assert runs[0][0] == runs[1][0]
+    for key in runs[0][1]:
+        torch.testing.assert_close(runs[0][1][key], runs[1][1][key], rtol=0, atol=0)
+    # ... and the batch order follows cfg.seed.
+    other = quiet_train(tiny_mlp(seed=3), x, y, TrainConfig(batch_size=32, epochs=2, lr=1e-3, seed=8))
+    assert [r["train_loss"] for r in other] != [r["train_loss"] for r in runs[0][0]]
+
+
+def test_classifier_records_train_nll():
+    x, y = learnable_data(128)
+    model = tiny_mlp(arch="classifier_mlp")
+    history = quiet_train(model, x, y, TrainConfig(batch_size=32, epochs=3, lr=3e-3, class_weight=1.0))
+    for row in history:
+        assert {"train_loss", "train_recon_mse", "train_nll"} <= set(row)
+        assert math.isfinite(row["train_nll"]) and row["train_nll"] > 0
+        # loss = mse + class_weight * nll, averaged over the same images.
+        assert row["train_loss"] == pytest.approx(row["train_recon_mse"] + row["train_nll"], rel=1e-5)
+    assert history[-1]["train_nll"] < history[0]["train_nll"]
+
+
+def test_class_weight_scales_the_nll_term():
+    x, y = learnable_data(64)
+    history = quiet_train(tiny_mlp(arch="classifier_mlp"), x, y,
+                          TrainConfig(batch_size=32, epochs=1, lr=1e-3, class_weight=0.0))
+    assert history[0]["train_loss"] == pytest.approx(history[0]["train_recon_mse"], rel=1e-6)
+
+
+def test_last_partial_batch_is_trained_and_counted():
+    # 100 = 3 * 32 + 4: the last batch has 4 images.
+    x, y = learnable_data(100)
+    model = tiny_mlp()
+    steps = []
+    model.register_forward_hook(lambda module, inputs, output: steps.append(len(inputs[0])))
+    history = quiet_train(model, x, y, TrainConfig(batch_size=32, epochs=2, lr=1e-3))
+    assert steps == [32, 32, 32, 4] * 2
+    assert len(history) == 2 and all(math.isfinite(r["train_loss"]) for r in history)
+
+
+def test_epoch_loss_is_the_mean_over_images_not_batches():
+    # With lr=0 the weights never move, so the epoch loss must equal the full-data MSE
+    # (a mean over the 100 images, weighting the last, smaller batch by its size).
+    x, y = random_data(100)
+    model = tiny_mlp()
+    with torch.no_grad():
+        expected = torch.nn.functional.mse_loss(model(x)["recon"], x).item()
+    history = quiet_train(model, x, y, TrainConfig(batch_size=32, epochs=1, lr=0.0))
+    assert history[0]["train_loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_batch_size_larger_than_data_raises():
+    x, y = random_data(16)
+    with pytest.raises(ValueError, match=r"batch_size=32 is larger than the 16 training images"):
+        quiet_train(tiny_mlp(), x, y, TrainConfig(batch_size=32, epochs=1, lr=1e-3))
+
+
+def test_batch_size_equal_to_data_is_fine():
+    x, y = random_data(16)
+    history = quiet_train(tiny_mlp(), x, y, TrainConfig(batch_size=16, epochs=1, lr=1e-3))
+    assert len(history) == 1
+
+
+def test_huge_learning_rate_raises_diverged():
+    x, y = random_data(256)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("small_conv", 4))
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1\b.*lower the learning rate"):
+        quiet_train(model, x, y, TrainConfig(batch_size=32, epochs=3, lr=1e6))
+
+
+def test_nan_in_the_data_raises_diverged():
+    x, y = random_data(64)
+    x[5, 0, 3, 3] = float("nan")
+    with pytest.raises(TrainingDivergedError, match=r"became nan in epoch 1\b"):
+        quiet_train(tiny_mlp(), x, y, TrainConfig(batch_size=32, epochs=2, lr=1e-3))
+
+
+def test_divergence_names_the_epoch_it_happens_in():
+    x, y = random_data(64)
+    seen = []
+
+    def poison_after_first_epoch(row):
+        seen.append(row["epoch"])
+        x[0, 0, 0, 0] = float("inf")  # x is the training tensor itself
+
+    with pytest.raises(TrainingDivergedError, match=r"in epoch 2\b"):
+        quiet_train(tiny_mlp(), x, y, TrainConfig(batch_size=32, epochs=4, lr=1e-3),
+                    on_epoch=poison_after_first_epoch)
+    assert seen == [1]
+
+
+def test_validation_rows_present_with_x_val():
+    x, y = learnable_data(160)
+    x_val, y_val = x[128:], y[128:]
+    history = quiet_train(tiny_mlp(arch="classifier_mlp"), x[:128], y[:128],
+                          TrainConfig(batch_size=32, epochs=2, lr=1e-3), x_val=x_val, y_val=y_val)
+    for row in history:
+        assert {"val_loss", "val_recon_mse", "val_nll"} <= set(row)
+        assert all(math.isfinite(row[k]) for k in ("val_loss", "val_recon_mse", "val_nll"))
+
+
+def test_validation_loss_is_computed_on_the_validation_data():
+    x, y = learnable_data(96)
+    model = tiny_mlp()
+    history = quiet_train(model, x[:64], y[:64], TrainConfig(batch_size=32, epochs=1, lr=1e-3),
+                          x_val=x[64:], y_val=y[64:])
+    with torch.no_grad():
+        expected = torch.nn.functional.mse_loss(model(x[64:])["recon"], x[64:]).item()
+    assert history[-1]["val_recon_mse"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_no_validation_rows_without_x_val():
+    x, y = random_data(64)
+    history = quiet_train(tiny_mlp(), x, y, TrainConfig(batch_size=32, epochs=1, lr=1e-3),
+                          x_val=x[:0], y_val=y[:0])
+    assert not any(k.startswith("val_") for k in history[0])
+
+
+def test_on_epoch_gets_every_row():
+    x, y = random_data(64)
+    rows = []
+    history = quiet_train(tiny_mlp(), x, y, TrainConfig(batch_size=32, epochs=3, lr=1e-3),
+                          on_epoch=rows.append)
+    assert rows == history
