@@ -92,7 +92,7 @@ class AnalyzeParams(_Section):
 
 class CompareParams(_Section):
     # The variants whose reconstructions form the sweep grid, one row each.
-    sweep: list[str] = Field(default_factory=lambda: [f"vanilla_z{z}" for z in (2, 3, 5, 10, 50)])
+    sweep: list[str] = Field(default_factory=list)
     n_digits: Annotated[int, Field(strict=True, ge=1, le=32)] = 10
 
 
@@ -137,29 +137,46 @@ class Params(_Section):
         return v.latent_dim if v.latent_dim is not None else self.latent_dim
 
 
-def _describe(error: dict[str, Any], raw: Any) -> str:
+def _user_key(loc: tuple, raw: Any) -> str:
+    """The dotted key as the user wrote it: pydantic appends union-member names
+    to locations, so walk the raw mapping and stop where it stops."""
+    parts, node = [], raw
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif isinstance(node, dict):
+            parts.append(str(part))  # a missing or unknown key: name it and stop
+            break
+        else:
+            break
+        parts.append(str(part))
+    return ".".join(parts)
+
+
+def _describe(error: dict[str, Any], raw: Any, source: str) -> str:
     """One line: the dotted key, the value found and what is allowed."""
-    loc = ".".join(str(part) for part in error["loc"])
+    key = _user_key(error["loc"], raw)
     msg = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        return f"params.yaml: unknown key {loc!r}; check its spelling against params.yaml's documented keys"
+        return f"{source}: unknown key {key!r}; check its spelling against the documented keys in params.yaml"
     if error["type"] == "missing":
-        return f"params.yaml: {loc} is missing; it is required"
-    value = error.get("input", raw)
-    if isinstance(value, dict):
-        # A model-level check: the message already names the values.
-        return f"params.yaml: {loc or 'top level'}: {msg}"
-    return f"params.yaml: {loc}={value!r} is not allowed: {msg}"
+        return f"{source}: {key} is missing; it is required"
+    if error["type"] == "value_error":
+        # A cross-field check: its message already names the values.
+        return f"{source}: {key or 'top level'}: {msg}"
+    return f"{source}: {key}={error.get('input')!r} is not allowed: {msg}"
 
 
-def parse_params(raw: Any) -> Params:
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate a parsed params mapping; raise ConfigError with one line."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"params.yaml must be a mapping of keys to values, got {type(raw).__name__}")
+        raise ConfigError(f"{source} must be a mapping of keys to values, got {type(raw).__name__}")
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc.errors()[0], raw)) from None
+        raise ConfigError(_describe(exc.errors()[0], raw, source)) from None
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -170,7 +187,7 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raise ConfigError(f"{path} not found; run from the project root") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    return parse_params(raw if raw is not None else {})
+    return parse_params(raw if raw is not None else {}, str(path))
 
 
 def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:

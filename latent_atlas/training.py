@@ -46,7 +46,7 @@ class TrainConfig:
 
 def to_model_input(images: np.ndarray | torch.Tensor, input_range: str) -> torch.Tensor:
     """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in [0,1] ("unit") or [-1,1] ("symmetric")."""
-    x = torch.as_tensor(images).float().div_(255.0).unsqueeze(1)  # (N, 1, 28, 28)
+    x = torch.as_tensor(images).to(torch.float32, copy=True).div_(255.0).unsqueeze(1)  # (N, 1, 28, 28)
     if input_range == "symmetric":
         x = x.sub_(0.5).div_(0.5)  # the studies' Normalize(mean=0.5, std=0.5)
     elif input_range != "unit":
@@ -190,13 +190,14 @@ class _Stepper:
 
 @torch.no_grad()
 def evaluate(model: Autoencoder, x: torch.Tensor, y: torch.Tensor, class_weight: float, chunk: int = 4096) -> dict[str, float]:
+    was_training = model.training
     model.eval()
     totals: dict[str, float] = {}
     for start in range(0, len(x), chunk):
         xb, yb = x[start : start + chunk], y[start : start + chunk]
         for key, value in loss_terms(model(xb), xb, yb, class_weight).items():
             totals[key] = totals.get(key, 0.0) + value.item() * len(xb)
-    model.train()
+    model.train(was_training)
     return {k: v / len(x) for k, v in totals.items()}
 
 

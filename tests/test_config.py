@@ -75,15 +75,13 @@ def test_params_are_frozen():
         params.latent_dim = 3  # type: ignore[misc]
 
 
-def test_empty_file_reads_as_an_empty_mapping(tmp_path, monkeypatch):
+def test_empty_file_validates_as_the_defaults(tmp_path):
     # yaml.safe_load gives None for an empty file; it must be validated as {}, not
     # rejected as "not a mapping".
     path = tmp_path / "params.yaml"
     path.write_text("# only a comment\n")
-    seen = []
-    monkeypatch.setattr(config, "parse_params", lambda raw: seen.append(raw) or "parsed")
-    assert load_params(path) == "parsed"
-    assert seen == [{}]
+    params = load_params(path)
+    assert (params.seed, params.latent_dim, params.variants) == (42, 16, {})
 
 
 # --------------------------------------------------------------------------- #

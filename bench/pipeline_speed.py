@@ -1,0 +1,68 @@
+"""Benchmark: every default variant's training, as the pipeline's train stages run it.
+
+Trains each variant of params.yaml (the studies' recipes) on full MNIST with
+the same code path as stages/train.py, minus MLflow and DVC bookkeeping, and
+prints per-variant and total training seconds (graph capture / warm-up
+included) and the per-step cost.
+
+    python bench/pipeline_speed.py [--mnist ../shared/datasets/mnist] [--device auto] [--only a,b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from latent_atlas.config import load_params
+from latent_atlas.data import TRAIN, load_local
+from latent_atlas.models import ModelConfig, build_model
+from latent_atlas.training import TrainConfig, resolve_device, split_validation, to_model_input, train_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist", default="../shared/datasets/mnist")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--only", default="", help="comma-separated variants (default: all)")
+    parser.add_argument("--no-graph", action="store_true", help="disable CUDA-graph capture")
+    args = parser.parse_args()
+    params = load_params(args.params)
+    device = resolve_device(args.device)
+    images, labels = load_local(args.mnist).subset(TRAIN)
+    names = [n for n in params.variants if not args.only or n in args.only.split(",")]
+    print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}), "
+          f"torch {torch.__version__}, {len(labels)} training images")
+    total_start, total_steps = time.perf_counter(), 0
+    rows = []
+    for name in names:
+        variant = params.variants[name]
+        start = time.perf_counter()
+        torch.manual_seed(params.seed)
+        config = ModelConfig(arch=variant.arch, latent_dim=params.latent_dim_of(name), hidden=tuple(variant.hidden),
+                             head_hidden=tuple(variant.head_hidden), output=variant.output)
+        model = build_model(config).to(device)
+        train_idx, val_idx = split_validation(len(labels), variant.val_fraction, params.seed)
+        x = to_model_input(images, variant.input_range).to(device)
+        y = torch.as_tensor(labels, dtype=torch.long, device=device)
+        cfg = TrainConfig(batch_size=variant.batch_size, epochs=variant.epochs, lr=variant.lr,
+                          weight_decay=variant.weight_decay, optimizer=variant.optimizer,
+                          class_weight=variant.class_weight, seed=params.seed,
+                          cuda_graph=device.type == "cuda" and not args.no_graph)
+        history = train_model(model, x[train_idx], y[train_idx], cfg,
+                              x_val=x[val_idx] if len(val_idx) else None,
+                              y_val=y[val_idx] if len(val_idx) else None, progress=False)
+        seconds = time.perf_counter() - start
+        steps = variant.epochs * -(-len(train_idx) // variant.batch_size)
+        total_steps += steps
+        rows.append((name, variant.epochs, steps, seconds, history[-1]["train_loss"]))
+        print(f"{name:<14} {variant.epochs:3d} epochs {steps:7d} steps {seconds:8.1f} s "
+              f"{1e3 * seconds / steps:7.3f} ms/step  final train loss {history[-1]['train_loss']:.5f}", flush=True)
+    total = time.perf_counter() - total_start
+    print(f"TOTAL          {total_steps:19d} steps {total:8.1f} s {1e3 * total / total_steps:7.3f} ms/step")
+
+
+if __name__ == "__main__":
+    main()
