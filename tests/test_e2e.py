@@ -26,7 +26,7 @@ def ran_stages(output: str) -> set[str]:
 def test_repro_then_experiment(tiny_repo):
     repo, root = tiny_repo, tiny_repo.root
     first = repo.dvc("repro")
-    assert ran_stages(first.stdout) >= {"download", "population", "pca", "train@classifier",
+    assert ran_stages(first.stdout) >= {"download", "population", "pca", "train@classifier", "compare",
                                         "extract@classifier", "analyze@classifier", "analyze@small_conv"}
 
     info = json.loads((root / "metrics/data.json").read_text())
@@ -61,7 +61,7 @@ def test_repro_then_experiment(tiny_repo):
     # A new experiment reruns only what depends on latent_dim.
     repo.commit("first run")
     exp = repo.dvc("exp", "run", "-S", "latent_dim=3")
-    assert ran_stages(exp.stdout) == {"train@classifier", "extract@classifier", "analyze@classifier"}
+    assert ran_stages(exp.stdout) == {"train@classifier", "extract@classifier", "analyze@classifier", "compare"}
     with np.load(root / "data/latents/classifier.npz") as lat:
         assert lat["z_test"].shape[1] == 3
     shown = json.loads(repo.dvc("exp", "show", "--json").stdout)
