@@ -110,7 +110,7 @@ def test_classifier_follows_the_top_level_latent_dim(raw):
 
 def test_latent_dim_of_unknown_variant_names_the_allowed_ones():
     params = load_params(PARAMS_FILE)
-    with pytest.raises(ConfigError, match=r"'nope'.*allowed: classifier, deep, dense"):
+    with pytest.raises(ConfigError, match=r"'nope'.*allowed: classifier, classifier_z6, deep, dense"):
         params.latent_dim_of("nope")
 
 
