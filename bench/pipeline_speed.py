@@ -18,7 +18,13 @@ import torch
 from latent_atlas.config import load_params
 from latent_atlas.data import TRAIN, load_local
 from latent_atlas.models import ModelConfig, build_model
-from latent_atlas.training import TrainConfig, resolve_device, split_validation, to_model_input, train_model
+from latent_atlas.training import (
+    TrainConfig,
+    resolve_device,
+    split_validation,
+    to_model_input,
+    train_model,
+)
 
 
 def main() -> None:

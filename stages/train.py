@@ -87,4 +87,5 @@ def main(args, params):
 
 
 if __name__ == "__main__":
-    run_stage(main, __doc__, variant=True)
+    # tracked: check MLFLOW_TRACKING_URI's server before loading data or training.
+    run_stage(main, __doc__, variant=True, tracked=True)

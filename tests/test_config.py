@@ -12,7 +12,6 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from latent_atlas import config
 from latent_atlas.config import ConfigError, Params, flatten, load_params, parse_params
 
 PROJECT = Path(__file__).resolve().parents[1]

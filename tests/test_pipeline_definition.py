@@ -4,9 +4,9 @@ declares the params it reads (so a change reruns exactly what depends on it)."""
 from __future__ import annotations
 
 import yaml
+from tests_support import PROJECT
 
 from latent_atlas.config import load_params
-from tests_support import PROJECT
 
 
 def load_dvc_yaml() -> dict:

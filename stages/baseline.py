@@ -1,0 +1,64 @@
+"""Stage baseline: PCA of MNIST as the linear baseline, and the morphometric factors for DCI."""
+
+import os
+
+# Passive OpenMP waiting for k-means on a shared CPU; see stages/analyze.py.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from latent_atlas import paths, plots, tracking  # noqa: E402
+from latent_atlas.baseline import (  # noqa: E402
+    BASELINE_METRICS,
+    BASELINE_PLOTS,
+    FACTORS,
+    fit_pca,
+    measure_factors,
+    pca_baseline,
+)
+from latent_atlas.cli import run_stage  # noqa: E402
+from latent_atlas.data import TEST, TRAIN, load_arrays  # noqa: E402
+from latent_atlas.io import write_json, write_npz  # noqa: E402
+
+
+def main(args, params):
+    cfg = params.baseline
+    data = load_arrays(paths.MNIST)
+    train_images, _ = data.subset(TRAIN)
+    test_images, test_labels = data.subset(TEST)
+    train01 = train_images.astype(np.float32) / 255.0
+    test01 = test_images.astype(np.float32) / 255.0
+    ks = sorted(cfg.ks)
+
+    fit = fit_pca(train01)
+    by_k = pca_baseline(fit, test01, test_labels, ks, cfg.kmeans_seeds, params.seed)
+    write_json(BASELINE_METRICS, {"n_train": len(train01), "n_test": len(test01), "pca": by_k})
+
+    shown = test01[:10].reshape(10, -1)
+    rows = [test01[:10]] + [fit.decode(fit.encode(shown, k)).reshape(-1, 28, 28).clip(0, 1) for k in ks]
+    figure = plots.save(BASELINE_PLOTS / "pca_reconstructions.png", plots.image_rows(
+        rows, ["original", *[f"k={k}" for k in ks]], "PCA of MNIST: test digits by number of components"))
+
+    factors = measure_factors(test_images, train_images, cfg.factor_train_n, params.seed, cfg.morpho_scale)
+    # Same factors, same bytes (numpy writes fixed zip timestamps), so a rerun
+    # for a new list of k does not rerun every analyze stage.
+    write_npz(FACTORS, **factors.as_arrays())
+    print("PCA test MSE: " + ", ".join(f"k={v['latent_dim']} {v['test_mse']:.5f}" for v in by_k.values()))
+    print(f"factors {', '.join(factors.names)} for {len(factors.test)} test and "
+          f"{len(factors.train)} training images -> {FACTORS}")
+
+    params_text = Path(args.params).read_text()
+    with tracking.start_variant_run("pca_baseline", params_text, {"stage": "baseline"}):
+        import mlflow
+
+        tracking.log_params_flat({"seed": params.seed, "baseline": cfg.model_dump()})
+        mlflow.log_metrics({f"k{v['latent_dim']}_{key}": v[key] for v in by_k.values()
+                            for key in ("test_mse", "explained_variance", "purity_best", "purity_mean")})
+        mlflow.log_artifact(str(BASELINE_METRICS))
+        mlflow.log_artifact(str(figure), "plots")
+
+
+if __name__ == "__main__":
+    run_stage(main, __doc__)

@@ -1,0 +1,311 @@
+"""The analyze stage's orchestration: every metric key and figure, on tiny fake variants,
+and known answers for the parts that have them."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from latent_atlas import analysis as A
+from latent_atlas import paths
+from latent_atlas.baseline import FACTORS, measure_factors
+from latent_atlas.config import ConfigError, parse_params
+from latent_atlas.data import TEST, TRAIN, MNISTArrays, save_arrays
+from latent_atlas.inference import run_model
+from latent_atlas.io import write_npz
+from latent_atlas.models import (
+    Checkpoint,
+    ModelConfig,
+    build_model,
+    count_parameters,
+    save_checkpoint,
+)
+
+N_TRAIN, N_TEST = 80, 40
+
+# Every variant gets these scalar keys (classifier variants add accuracy).
+EXPECTED_KEYS = {
+    "latent_dim", "n_params", "n_test", "test_mse", "train_seconds", "final_train_loss",
+    "view_knn_latent12", "view_knn_pca2", "pca2_explained",
+    "tsne_points", "tsne_kl_divergence", "view_knn_tsne",
+    "purity_best", "purity_mean", "purity_std", "nmi", "ari",
+    "probe_linear_accuracy", "probe_knn_accuracy",
+    "participation_ratio", "dims_90", "dims_95", "eigenvalues_above_threshold", "eigenvalue_max",
+    "noise_latent_shift", "noise_latent_shift_rel", "noise_recon_mse", "noise_images",
+    "traversal_effect_mean", "traversal_consistency_mean", "traversal_consistency_weighted",
+    "traversal_n_dims", "traversal_n_images",
+    "dci_single_disentanglement", "dci_single_completeness", "dci_single_informativeness", "dci_single_n",
+    "dci_disentanglement", "dci_completeness", "dci_informativeness", "dci_n_train",
+    *(f"dci_informativeness_{f}" for f in ("digit", "area", "length", "thickness", "slant", "width", "height")),
+}
+EXPECTED_DETAILS = {
+    "eigenvalues", "explained_ratio", "eigen_threshold", "noise_std", "noise_latent_shift", "noise_recon_mse",
+    "noise_input_mse", "noise_view_std", "noise_latent_spread", "traversal_dims", "traversal_effect",
+    "traversal_consistency", "traversal_values", "traversal_images", "traversal_grid_dims",
+    "dci_single_importances", "dci_importance_matrix", "dci_factors", "seconds",
+}
+EXPECTED_FIGURES = {
+    "reconstructions.png", "loss.png", "latent_scatter.png", "latent_pca.png", "latent_tsne.png", "scree.png",
+    "noise_robustness.png", "noise_view.png", "noise_reconstructions.png", "traversal_12.png", "traversal_19.png",
+    "traversal_effects.png", "dci_importance.png",
+}
+TINY_ANALYZE = {
+    "kmeans_seeds": 2, "n_recon": 4, "probe_max_train": 60, "tsne_max_points": 30, "tsne_max_iter": 300,
+    "noise_stds": [0.1, 0.5, 2.0], "noise_view_std": 0.5, "noise_max_images": 20,
+    "traversal_images": [12, 19], "traversal_steps": 4, "traversal_max_rows": 3, "traversal_n_images": 5,
+    "traversal_max_dims": 4, "dci_max_train": 50, "dci_max_cells": 2000,
+}
+VARIANTS = {
+    "tiny_mlp": {"arch": "mlp", "latent_dim": 3, "hidden": [16]},
+    "tiny_classifier": {"arch": "classifier_mlp", "latent_dim": 5, "hidden": [16], "head_hidden": [8]},
+    "tiny_spatial": {"arch": "spatial_conv", "output": "tanh", "input_range": "symmetric"},
+}
+
+
+def fake_mnist(seed: int = 0) -> MNISTArrays:
+    """Sparse random strokes with labels cycling through the ten digits."""
+    rng = np.random.default_rng(seed)
+    n = N_TRAIN + N_TEST
+    images = np.where(rng.random((n, 28, 28)) < 0.12, 255, 0).astype(np.uint8)
+    images[:, 8:20, 12:15] = 200  # a bar in every image, so every morphometric has a stroke
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    split = np.array([TRAIN] * N_TRAIN + [TEST] * N_TEST, dtype=np.uint8)
+    return MNISTArrays(images, labels, split, "fake")
+
+
+def make_variant(name: str, spec: dict, params, data: MNISTArrays) -> None:
+    torch.manual_seed(0)
+    variant = params.variant(name)
+    config = ModelConfig(arch=variant.arch, latent_dim=params.latent_dim_of(name), hidden=tuple(variant.hidden),
+                         head_hidden=tuple(variant.head_hidden), output=variant.output)
+    model = build_model(config).eval()
+    history = [{"epoch": 1, "train_loss": 0.3}, {"epoch": 2, "train_loss": 0.2}]
+    save_checkpoint(paths.checkpoint(name), Checkpoint(
+        model_config=config.to_dict(), state_dict=model.state_dict(), variant=name,
+        params={"n_params": count_parameters(model)}, input_range=variant.input_range, data_checksum="x",
+        data_source="fake", history=history, train_seconds=1.5))
+    arrays = {}
+    for split_name, which in (("test", TEST), ("train", TRAIN)):
+        images, labels = data.subset(which)
+        out = run_model(model, images, variant.input_range, torch.device("cpu"))
+        arrays.update({f"z_{split_name}": out["latents"], f"y_{split_name}": labels,
+                       f"recon_error_{split_name}": out["recon_error"]})
+        if "log_probs" in out:
+            arrays[f"log_probs_{split_name}"] = out["log_probs"]
+    write_npz(paths.latents(name), **arrays)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A working directory laid out like the pipeline's, with three tiny variants."""
+    root = tmp_path_factory.mktemp("project")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        params = parse_params({"seed": 0, "variants": VARIANTS, "analyze": TINY_ANALYZE})
+        data = fake_mnist()
+        save_arrays(paths.MNIST, data)
+        factors = measure_factors(data.subset(TEST)[0], data.subset(TRAIN)[0], 60, seed=0, scale=2)
+        write_npz(FACTORS, **factors.as_arrays())
+        for name, spec in VARIANTS.items():
+            make_variant(name, spec, params, data)
+        results = {name: A.analyze_variant(name, params) for name in VARIANTS}
+    return root, params, results
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_analyze_variant_makes_every_metric_and_figure(project, name):
+    root, params, results = project
+    result = results[name]
+    expected = EXPECTED_KEYS | ({"accuracy"} if name == "tiny_classifier" else set())
+    assert set(result.metrics) == expected
+    for key, value in result.metrics.items():
+        assert isinstance(value, int | float) and not isinstance(value, bool), key
+        assert math.isfinite(value), key
+    # The metrics file must stay flat (scalars only) for dvc metrics / exp show.
+    json.dumps(result.metrics)
+    assert set(result.details) == EXPECTED_DETAILS
+    assert {p.name for p in result.figures} == EXPECTED_FIGURES
+    for figure in result.figures:
+        path = root / figure
+        assert path.parent == root / "plots" / name
+        assert path.stat().st_size > 1000, figure
+    assert result.scalars() == {k: float(v) for k, v in result.metrics.items()}
+    assert set(result.seconds) == set(result.details["seconds"])
+
+
+def test_metric_values_are_in_range(project):
+    _, _, results = project
+    for name, result in results.items():
+        m = result.metrics
+        assert m["n_test"] == N_TEST
+        assert len(result.details["traversal_effect"]) == min(m["latent_dim"], TINY_ANALYZE["traversal_max_dims"])
+        assert 0 <= m["purity_mean"] <= m["purity_best"] <= 1
+        for key in ("probe_linear_accuracy", "probe_knn_accuracy", "view_knn_tsne", "dci_completeness",
+                    "dci_disentanglement", "dci_informativeness", "dci_single_informativeness"):
+            assert 0 <= m[key] <= 1, (name, key)
+        assert m["tsne_points"] == TINY_ANALYZE["tsne_max_points"]
+        assert m["noise_images"] == TINY_ANALYZE["noise_max_images"]
+        assert m["traversal_n_images"] == TINY_ANALYZE["traversal_n_images"]
+        assert result.details["noise_std"] == TINY_ANALYZE["noise_stds"]
+        assert len(result.details["eigenvalues"]) == m["latent_dim"]
+
+
+def test_wide_codes_are_capped_and_say_so(project):
+    _, _, results = project
+    spatial = results["tiny_spatial"]
+    assert spatial.metrics["latent_dim"] == 256
+    assert spatial.metrics["traversal_n_dims"] == TINY_ANALYZE["traversal_max_dims"]
+    assert len(spatial.details["traversal_grid_dims"]) == TINY_ANALYZE["traversal_max_rows"]
+    # DCI rows capped by cells: 2000 // 256 = 7, then the floor of 10 rows.
+    assert spatial.metrics["dci_n_train"] == 10 and spatial.metrics["dci_single_n"] == 10
+    narrow = results["tiny_mlp"]
+    assert narrow.metrics["traversal_n_dims"] == 3 and narrow.details["traversal_grid_dims"] == [0, 1, 2]
+
+
+def test_the_analysis_is_reproducible(project):
+    root, params, results = project
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        again = A.analyze_variant("tiny_mlp", params)
+    # Parallel tree fits may sum in another order: equal up to round-off.
+    assert again.metrics == pytest.approx(results["tiny_mlp"].metrics, rel=1e-9)
+
+
+def test_classifier_accuracy_comes_from_the_log_probs():
+    log_probs = np.log(np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))
+    assert A.classification_accuracy(log_probs, np.array([0, 1, 1])) == pytest.approx(2 / 3)
+
+
+def test_factors_that_do_not_match_the_latents_are_refused(tmp_path):
+    from latent_atlas.baseline import Factors
+
+    z = np.random.default_rng(0).normal(size=(20, 3))
+    y = np.arange(20) % 2
+    factors = Factors(np.zeros((19, 6)), np.zeros((5, 6)), np.arange(5))
+    with pytest.raises(ValueError, match="do not match the latents"):
+        A.dci(z, y, z, y, factors, "x", tmp_path, seed=0)
+
+
+# --------------------------------------------------------------------------- #
+# parts with known answers
+# --------------------------------------------------------------------------- #
+
+
+def test_subsample_and_top_variance_dims():
+    assert A.subsample(5, None, 0).tolist() == [0, 1, 2, 3, 4]
+    assert A.subsample(5, 9, 0).tolist() == [0, 1, 2, 3, 4]
+    idx = A.subsample(100, 10, 3)
+    assert len(idx) == 10 and len(set(idx)) == 10 and np.all(np.diff(idx) > 0)
+    assert np.array_equal(idx, A.subsample(100, 10, 3))
+    z = np.random.default_rng(0).normal(size=(500, 4)) * np.array([1.0, 5.0, 0.1, 3.0])
+    assert A.top_variance_dims(z, 2) == [1, 3]
+    assert A.top_variance_dims(z, 4) == [0, 1, 2, 3]
+
+
+def test_view_knn_accuracy_separated_and_mixed():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 50)
+    centres = np.array([[0, 0], [10, 0], [0, 10], [10, 10]])
+    assert A.view_knn_accuracy(centres[y] + rng.normal(scale=0.1, size=(200, 2)), y, seed=0) == 1.0
+    assert A.view_knn_accuracy(rng.normal(size=(200, 2)), y, seed=0) < 0.5
+
+
+def test_spectrum_counts_eigenvalues_above_the_threshold(tmp_path):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(20000, 4)) * np.sqrt([40.0, 20.0, 5.0, 1.0])
+    part = A.spectrum(z, "toy", tmp_path, threshold=10.0)
+    assert part.metrics["eigenvalues_above_threshold"] == 2
+    assert part.metrics["eigenvalue_max"] == pytest.approx(40.0, rel=0.05)
+    assert part.details["eigen_threshold"] == 10.0
+    assert (tmp_path / "scree.png").exists()
+
+
+def identity_codec():
+    """An autoencoder that copies its input: codes are the pixels."""
+
+    def encode(images01):
+        return np.asarray(images01, dtype=np.float64).reshape(len(images01), -1)
+
+    def decode(codes):
+        return np.asarray(codes).reshape(len(codes), 28, 28)
+
+    return encode, decode
+
+
+def test_robustness_of_the_identity_is_the_noise_itself(tmp_path):
+    encode, decode = identity_codec()
+    images = np.random.default_rng(0).random((30, 28, 28)) * 0.5 + 0.25
+    part = A.robustness(encode, decode, images, np.arange(30) % 10, "identity", tmp_path, seed=0,
+                        stds=[0.05, 0.2], view_std=0.2, n_show=3)
+    # The reconstruction is the noisy input, so its error is exactly the input's.
+    assert part.details["noise_recon_mse"] == pytest.approx(part.details["noise_input_mse"])
+    assert part.metrics["noise_recon_mse"] == part.details["noise_recon_mse"][1]
+    # ||noise|| over 784 pixels ~ std * sqrt(784) (no clamping in [0.25, 0.75] at std 0.05).
+    assert part.details["noise_latent_shift"][0] == pytest.approx(0.05 * 28, rel=0.05)
+    assert part.metrics["noise_latent_shift_rel"] == pytest.approx(
+        part.metrics["noise_latent_shift"] / part.details["noise_latent_spread"])
+    assert {p.name for p in part.figures} == {"noise_robustness.png", "noise_view.png", "noise_reconstructions.png"}
+
+
+def test_traversals_of_a_linear_decoder_are_fully_consistent(tmp_path):
+    rng = np.random.default_rng(0)
+    weights = rng.normal(scale=0.01, size=(3, 784))
+
+    def decode(codes):
+        return (np.asarray(codes) @ weights).reshape(len(codes), 28, 28) + 0.5
+
+    z = rng.normal(size=(25, 3))
+    part = A.traversals(decode, z, np.zeros((25, 28, 28)), np.arange(25) % 10, "linear", tmp_path, seed=0,
+                        image_indices=(12, 30), value_range=3.0, steps=4, max_rows=2, n_images=10, max_dims=3)
+    step = 2.0  # values -3, -1, 1, 3
+    assert part.details["traversal_effect"] == pytest.approx(list(np.abs(weights).mean(axis=1) * step))
+    assert part.metrics["traversal_consistency_mean"] == pytest.approx(1.0)
+    assert part.metrics["traversal_n_dims"] == 3 and part.metrics["traversal_n_images"] == 10
+    assert len(part.details["traversal_grid_dims"]) == 2
+    # Image 30 is beyond the 25 test codes: skipped, not an error.
+    assert part.details["traversal_images"] == [12]
+    assert {p.name for p in part.figures} == {"traversal_12.png", "traversal_effects.png"}
+
+
+def test_dci_without_factors_gives_the_single_factor_numbers(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    z = np.column_stack([y + rng.normal(scale=0.05, size=120), rng.normal(size=120)])
+    part = A.dci(z, y, z, y, None, "toy", tmp_path, seed=0)
+    assert set(part.metrics) == {"dci_single_disentanglement", "dci_single_completeness",
+                                 "dci_single_informativeness", "dci_single_n"}
+    # The digit is in code 0 alone: its importance dominates.
+    assert part.metrics["dci_single_completeness"] > 0.8
+    assert part.metrics["dci_single_informativeness"] == 1.0
+    assert part.figures == []
+
+
+def test_probes_skip_a_single_class_training_set(tmp_path, caplog):
+    z = np.random.default_rng(0).normal(size=(20, 2))
+    part = A.probes(z, np.zeros(20, dtype=int), z, np.arange(20) % 2, seed=0)
+    assert part.metrics == {} and "single digit" in caplog.text
+
+
+def test_details_path_sits_beside_the_metrics_file():
+    assert A.details_path("classifier") == Path("metrics/analyze/classifier.details.json")
+
+
+@pytest.mark.parametrize(("change", "pattern"), [
+    ({"noise_view_std": 0.3}, r"noise_view_std=0\.3 .*noise_stds"),
+    ({"noise_stds": []}, r"noise_stds=\[\]"),
+    ({"tsne_max_iter": 250}, r"analyze\.tsne_max_iter=250"),
+    ({"tsne_max_points": 5}, r"analyze\.tsne_max_points=5"),
+    ({"traversal_steps": 1}, r"analyze\.traversal_steps=1"),
+])
+def test_bad_analyze_params_are_one_line(change, pattern):
+    import re
+
+    with pytest.raises(ConfigError) as info:
+        parse_params({"analyze": {**TINY_ANALYZE, **change}})
+    assert re.search(pattern, str(info.value)), str(info.value)
+    assert "\n" not in str(info.value)

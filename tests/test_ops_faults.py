@@ -1,0 +1,367 @@
+"""Faults a user meets: damaged pipeline files, mirrors that never answer, and
+any params.yaml a user could write.
+
+Stages run as real subprocesses in a scratch copy of the project; network
+servers are loopback only (127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import math
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import PROJECT, tiny_params
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+from test_ops_support import (
+    LOOPBACK,
+    GarbageServer,
+    SilentServer,
+    TrickleServer,
+    assert_one_line_error,
+    free_port,
+    run_stage,
+    scratch_project,
+)
+
+from latent_atlas import data as D
+from latent_atlas import io
+from latent_atlas.config import ConfigError, Params, load_params, parse_params
+from latent_atlas.data import DataError
+
+# --------------------------------------------------------------------------- #
+# damaged checkpoints and latent files
+# --------------------------------------------------------------------------- #
+
+VARIANT = "classifier"
+CKPT = Path("models") / f"{VARIANT}.pt"
+LATENTS = Path("data/latents") / f"{VARIANT}.npz"
+
+
+def corrupt(path: Path, how: str) -> None:
+    raw = bytearray(path.read_bytes())
+    if how == "truncated":
+        raw = raw[: len(raw) // 2]
+    elif how == "flipped":  # one byte in the middle: inside a weight or latent array
+        raw[len(raw) // 2] ^= 0xFF
+    elif how == "garbage":
+        raw = bytearray(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    elif how == "empty":
+        raw = bytearray()
+    else:
+        raise ValueError(how)
+    path.write_bytes(bytes(raw))
+
+
+@pytest.fixture(scope="module")
+def pipeline_files(tmp_path_factory) -> Path:
+    """A scratch project holding what extract and analyze read: synthetic digits,
+    an (untrained) classifier checkpoint and its latents, written by the library."""
+    import torch
+
+    from latent_atlas.data import MNISTArrays, save_arrays
+    from latent_atlas.inference import run_model
+    from latent_atlas.models import Checkpoint, ModelConfig, build_model, save_checkpoint
+
+    root = scratch_project(tmp_path_factory.mktemp("faults") / "proj")
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params((VARIANT,)), sort_keys=False))
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (80, 28, 28), dtype=np.uint8)
+    labels = np.tile(np.arange(10, dtype=np.uint8), 8)
+    split = np.repeat(np.array([D.TRAIN, D.TEST], np.uint8), 40)
+    save_arrays(root / "data/mnist.npz", MNISTArrays(images, labels, split, "synthetic"))
+    config = ModelConfig(arch="classifier_mlp", latent_dim=4, hidden=(16,), head_hidden=(8,))
+    torch.manual_seed(0)
+    model = build_model(config).eval()
+    save_checkpoint(root / CKPT, Checkpoint(
+        model_config=config.to_dict(), state_dict=model.state_dict(), variant=VARIANT,
+        params={"n_params": 1}, input_range="unit", data_checksum="synthetic", data_source="synthetic"))
+    arrays = {}
+    for name, which in (("test", D.TEST), ("train", D.TRAIN)):
+        out = run_model(model, images[split == which], "unit", torch.device("cpu"))
+        arrays.update({f"z_{name}": out["latents"], f"y_{name}": labels[split == which],
+                       f"recon_error_{name}": out["recon_error"], f"log_probs_{name}": out["log_probs"]})
+    io.write_npz(root / LATENTS, **arrays)
+    return root
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "garbage", "empty"])
+def test_damaged_checkpoint_is_refused_naming_the_file(pipeline_files, tmp_path, how):
+    from latent_atlas.models import load_checkpoint
+
+    path = tmp_path / "classifier.pt"
+    shutil.copy(pipeline_files / CKPT, path)
+    load_checkpoint(path)  # intact: loads
+    corrupt(path, how)
+    with pytest.raises(ValueError, match="is not a readable latent-atlas checkpoint") as info:
+        load_checkpoint(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "garbage", "empty"])
+def test_damaged_latent_file_is_refused_naming_the_file(pipeline_files, tmp_path, how):
+    path = tmp_path / "classifier.npz"
+    shutil.copy(pipeline_files / LATENTS, path)
+    io.read_npz(path)
+    corrupt(path, how)
+    with pytest.raises(ValueError, match="is corrupted or not an .npz") as info:
+        io.read_npz(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("stage", "damaged", "how"), [
+    ("extract", CKPT, "flipped"),
+    ("analyze", CKPT, "truncated"),
+    ("analyze", LATENTS, "flipped"),
+])
+def test_stage_with_a_damaged_file_exits_2_naming_it(pipeline_files, tmp_path, stage, damaged, how):
+    root = tmp_path / "proj"
+    shutil.copytree(pipeline_files, root, ignore=shutil.ignore_patterns("__pycache__"))
+    corrupt(root / damaged, how)
+    before = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    result = run_stage(root, stage, "--variant", VARIANT, timeout=180)
+    assert_one_line_error(result, str(damaged))
+    after = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    assert after == before, "the failed stage left files behind"
+
+
+# --------------------------------------------------------------------------- #
+# mirrors that do not answer
+# --------------------------------------------------------------------------- #
+
+TIMEOUT_S = 1.0
+MARGIN_S = 2.0
+
+
+@pytest.fixture
+def one_archive():
+    raw = gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07")  # a 1-label IDX file
+    return [("t10k-labels-idx1-ubyte.gz", D.md5(raw))]
+
+
+@pytest.mark.parametrize("make_server", [
+    SilentServer,  # trips the socket timeout
+    TrickleServer,  # a byte every 0.1 s, headers included: never idle, never done
+    lambda: TrickleServer(fast_headers=True),  # answers at once, then the body stalls
+    GarbageServer,  # not HTTP: http.client's errors are not OSErrors
+], ids=["silent", "trickle", "stalled-body", "not-http"])
+def test_download_gives_up_within_its_timeout(tmp_path, monkeypatch, one_archive, make_server):
+    """The trickling servers used to hold the download for hours; a server that
+    does not speak HTTP used to end the stage with a traceback."""
+    with make_server() as server:
+        monkeypatch.setattr(D, "_mirror_resources", lambda: ([server.url], one_archive))
+        start = time.monotonic()
+        with pytest.raises(DataError, match="could not download") as info:
+            D.load_download(tmp_path / "raw", timeout_s=TIMEOUT_S)
+        elapsed = time.monotonic() - start
+    assert elapsed < TIMEOUT_S + MARGIN_S, f"gave up after {elapsed:.1f} s"
+    message = str(info.value)
+    assert f"{server.url}t10k-labels-idx1-ubyte.gz" in message and "\n" not in message
+    assert not list((tmp_path / "raw").iterdir()), "a partial archive was left in the cache"
+
+
+def test_slow_but_steady_download_is_not_cut_off():
+    """A slow link (here 64 KiB every 0.25 s, 320 KiB in all) may take longer than
+    the timeout as long as it keeps delivering."""
+    body = np.random.default_rng(1).integers(0, 256, 5 * 65536, dtype=np.uint8).tobytes()
+    with TrickleServer(interval_s=0.25, chunk=65536, fast_headers=True, body=body) as server:
+        start = time.monotonic()
+        raw = D.fetch(f"{server.url}slow.gz", timeout_s=TIMEOUT_S)
+        elapsed = time.monotonic() - start
+    assert raw == body
+    assert elapsed > TIMEOUT_S
+
+
+def test_download_tries_every_mirror_once_each_within_the_timeout(tmp_path, monkeypatch, one_archive):
+    with SilentServer() as silent, TrickleServer() as trickle:
+        refused = f"http://{LOOPBACK}:{free_port()}/"
+        mirrors = [silent.url, trickle.url, refused]
+        monkeypatch.setattr(D, "_mirror_resources", lambda: (mirrors, one_archive))
+        start = time.monotonic()
+        with pytest.raises(DataError) as info:
+            D.load_mnist("download", local_dir=tmp_path, cache_dir=tmp_path / "raw", timeout_s=TIMEOUT_S, seed=0)
+        elapsed = time.monotonic() - start
+    assert elapsed < 2 * TIMEOUT_S + MARGIN_S, f"gave up after {elapsed:.1f} s"
+    for mirror in mirrors:
+        assert mirror in str(info.value)
+
+
+def test_auto_source_falls_back_when_the_mirror_trickles(tmp_path, monkeypatch, one_archive):
+    with TrickleServer() as trickle:
+        monkeypatch.setattr(D, "_mirror_resources", lambda: ([trickle.url], one_archive))
+        start = time.monotonic()
+        data = D.load_mnist("auto", local_dir=tmp_path, cache_dir=tmp_path / "raw", timeout_s=TIMEOUT_S, seed=0)
+        assert time.monotonic() - start < TIMEOUT_S + MARGIN_S + 30  # + loading the bundled digits
+    assert data.source == "bundled"
+
+
+# --------------------------------------------------------------------------- #
+# any params.yaml a user could write
+# --------------------------------------------------------------------------- #
+
+REAL_PARAMS = yaml.safe_load((PROJECT / "params.yaml").read_text())
+
+
+def key_paths(node, prefix=()) -> list[tuple]:
+    """Every path into the params: mapping keys and list positions."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.append((*prefix, key))
+            found.extend(key_paths(value, (*prefix, key)))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found.append((*prefix, i))
+            found.extend(key_paths(value, (*prefix, i)))
+    return found
+
+
+def container_paths(node, prefix=()) -> list[tuple]:
+    """Paths of the mappings, where a new (unknown) key can go."""
+    found = [prefix] if isinstance(node, dict) else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.extend(container_paths(value, (*prefix, key)))
+    return found
+
+
+PATHS = key_paths(REAL_PARAMS)
+CONTAINERS = container_paths(REAL_PARAMS)
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([0, -1, 1, 2, 3, 7, 64, 256, 785, 10**9, 2**31, 2**63, -(2**63)]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1e-300, 0.5, 1.0, 1e308, -1e308]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+    st.sampled_from(["", "auto", "cpu", "cuda", "16", "1e-3", "null", "adam", "tanh", "classifier",
+                     "symmetric", "mlp", "spatial_conv"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.one_of(st.text(max_size=6), st.integers(-3, 3), st.none(), st.booleans()), inner, max_size=3),
+    max_leaves=6,
+)
+new_keys = st.one_of(st.text(max_size=10), st.integers(-5, 5), st.none(), st.booleans(),
+                     st.sampled_from(["latent_dim", "epochs", "lr", "source", "arch", "variants"]))
+mutations = st.one_of(
+    st.tuples(st.just("set"), st.sampled_from(PATHS), values),
+    st.tuples(st.just("delete"), st.sampled_from(PATHS), st.none()),
+    st.tuples(st.just("add"), st.sampled_from(CONTAINERS), st.tuples(new_keys, values)),
+)
+
+
+def mutate(raw, ops):
+    raw = copy.deepcopy(raw)
+    for op, path, value in ops:
+        node = raw
+        try:
+            for part in path[:-1] if op != "add" else path:
+                node = node[part]
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation replaced the parent: nothing left to mutate here
+        if op == "add":
+            if isinstance(node, dict):
+                key, val = value
+                node[key] = val
+        elif isinstance(node, dict | list):
+            try:
+                if op == "set":
+                    node[path[-1]] = value
+                else:
+                    del node[path[-1]]
+            except (KeyError, IndexError, TypeError):
+                continue
+    return raw
+
+
+user_params = st.one_of(
+    st.lists(mutations, min_size=1, max_size=4).map(lambda ops: mutate(REAL_PARAMS, ops)),
+    values,  # a whole file that is not the project's mapping at all
+)
+
+
+def check_outcome(raw, source="params.yaml") -> Params | None:
+    """A valid Params, fully usable, or a one-line ConfigError: nothing else."""
+    try:
+        params = parse_params(raw, source)
+    except ConfigError as exc:
+        message = str(exc)
+        assert message and "\n" not in message and "\r" not in message, repr(message)
+        assert message.startswith(source), message
+        return None
+    assert isinstance(params, Params)
+    for name in params.variants:
+        assert params.variant(name) is params.variants[name]
+        size = params.latent_dim_of(name)
+        assert isinstance(size, int) and size >= 1
+    assert all(math.isfinite(v.lr) and v.lr > 0 for v in params.variants.values())
+    assert params.data.timeout_s > 0
+    return params
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(user_params)
+def test_any_params_are_valid_or_one_line_config_error(raw):
+    check_outcome(raw)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(user_params)
+def test_any_params_file_loads_or_fails_in_one_line(raw):
+    """The same through YAML text on disk, as a stage reads it."""
+    try:
+        text = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError:
+        assume(False)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "params.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            load_params(path)
+        except ConfigError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith(str(path)), str(exc)
+
+
+def _invalid(raw) -> bool:
+    try:
+        parse_params(raw)
+    except ConfigError:
+        return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def stage_project(tmp_path_factory) -> Path:
+    return scratch_project(tmp_path_factory.mktemp("badparams") / "proj")
+
+
+@settings(max_examples=2, deadline=None, derandomize=True, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.filter_too_much])
+@given(st.lists(mutations, min_size=1, max_size=3).map(lambda ops: mutate(REAL_PARAMS, ops)))
+def test_stage_with_generated_bad_params_exits_2_in_one_line(stage_project, raw):
+    assume(_invalid(raw))
+    path = stage_project / "params.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    result = run_stage(stage_project, "population", timeout=120)
+    assert_one_line_error(result, "params.yaml")
+    assert not (stage_project / "data").exists(), "the stage did work despite bad params"
+
+
+@pytest.mark.parametrize("text", ["seed: [1, 2\n", "latent_dim: '16'\n"])
+def test_stage_with_hand_written_bad_params_exits_2_in_one_line(stage_project, text):
+    (stage_project / "params.yaml").write_text(text)
+    result = run_stage(stage_project, "population", timeout=120)
+    assert_one_line_error(result, "params.yaml")

@@ -1,0 +1,183 @@
+"""The MLflow store under concurrency and an unreachable tracking server.
+
+Real MLflow in subprocesses, loopback only: parallel stages creating one fresh
+sqlite store, the `init` command, and stages failing fast (before any work)
+when MLFLOW_TRACKING_URI names a server that does not answer.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import tiny_params
+from test_ops_support import (
+    LOOPBACK,
+    SilentServer,
+    assert_one_line_error,
+    clean_env,
+    free_port,
+    run_stage,
+    scratch_project,
+)
+
+from latent_atlas import tracking
+from latent_atlas.tracking import TrackingError
+
+N_PARALLEL = 3  # 3 racing processes broke a fresh store in every trial without the lock
+
+# Each worker imports MLflow first (the slow part), then waits on a shared
+# start signal so that all of them open the fresh store at the same instant.
+WORKER = textwrap.dedent("""
+    import json, os, sys, time
+    from pathlib import Path
+    import mlflow  # noqa: F401  (imported before the start signal)
+    from latent_atlas import tracking
+
+    ready, go = Path(sys.argv[1]), Path(sys.argv[2])
+    ready.touch()
+    deadline = time.monotonic() + 120
+    while not go.exists():
+        if time.monotonic() > deadline:
+            sys.exit("no start signal")
+        time.sleep(0.01)
+    experiment_id = tracking.setup()
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.log_metric("worker", float(sys.argv[3]))
+    print(json.dumps({"experiment_id": experiment_id, "run_id": run.info.run_id}))
+""")
+
+
+@pytest.mark.e2e
+def test_parallel_stages_create_one_fresh_store(tmp_path):
+    """Without the lock, 3-4 processes opening a fresh mlflow.db fail with
+    'table ... already exists' / 'duplicate column' (MLflow's schema migrations race)."""
+    import json
+
+    from mlflow.tracking import MlflowClient
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    env = clean_env(DVC_ROOT=str(root))
+    procs, readies = [], []
+    go = tmp_path / "go"
+    for i in range(N_PARALLEL):
+        ready = tmp_path / f"ready{i}"
+        readies.append(ready)
+        procs.append(subprocess.Popen([sys.executable, "-c", WORKER, str(ready), str(go), str(i)], cwd=root,
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        deadline = time.monotonic() + 120
+        while not all(r.exists() for r in readies):
+            assert time.monotonic() < deadline, "workers did not start within 120 s"
+            assert all(p.poll() is None for p in procs), [p.communicate() for p in procs if p.poll() is not None]
+            time.sleep(0.05)
+        go.touch()
+        outputs = [p.communicate(timeout=180) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, (_out, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, f"a worker failed opening the fresh store:\n{err[-3000:]}"
+    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    assert len({r["experiment_id"] for r in results}) == 1
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    experiments = [e for e in client.search_experiments() if e.name == tracking.EXPERIMENT_NAME]
+    assert len(experiments) == 1
+    runs = client.search_runs([experiments[0].experiment_id])
+    assert sorted(r.data.metrics["worker"] for r in runs) == [float(i) for i in range(N_PARALLEL)]
+    assert experiments[0].artifact_location == (root / "mlartifacts").resolve().as_uri()
+
+
+@pytest.mark.e2e
+def test_init_command_creates_the_store_up_front(tmp_path, monkeypatch, capsys):
+    from mlflow.tracking import MlflowClient
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    cmd = [sys.executable, "-m", "latent_atlas.tracking", "init"]
+    first = subprocess.run(cmd, cwd=root, env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    uri = f"sqlite:///{(root / 'mlflow.db').resolve()}"
+    assert uri in first.stdout and "latent-atlas" in first.stdout, first.stdout
+    experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(tracking.EXPERIMENT_NAME)
+    assert experiment is not None and f"id {experiment.experiment_id})" in first.stdout
+    assert experiment.artifact_location == (root / "mlartifacts").resolve().as_uri()
+
+    # A server that does not answer: one line naming it, exit code 2, nothing created.
+    unreachable = f"http://{LOOPBACK}:{free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", unreachable)
+    for command in ("init", "check"):
+        assert tracking.main([command]) == 2
+        err = capsys.readouterr().err
+        assert f"MLFLOW_TRACKING_URI={unreachable}" in err and len(err.strip().splitlines()) == 1
+
+
+def test_store_lock_is_released_when_its_holder_dies(tmp_path):
+    """A stage killed while holding the lock must not block the next one."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from latent_atlas import tracking
+        with tracking.store_lock({uri!r}):
+            print("held", flush=True)
+            time.sleep(600)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(TrackingError, match="mlflow.db-init.lock"), tracking.store_lock(uri, timeout_s=0.5):
+            pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    start = time.monotonic()
+    with tracking.store_lock(uri, timeout_s=5):
+        pass
+    assert time.monotonic() - start < 2
+
+
+def test_check_server_gives_up_on_a_silent_server():
+    with SilentServer() as server:
+        uri = server.url.rstrip("/")
+        start = time.monotonic()
+        with pytest.raises(TrackingError, match=f"MLFLOW_TRACKING_URI={uri}") as info:
+            tracking.check_server(uri, timeout_s=1.0)
+        assert time.monotonic() - start < 1.0 + 2.0
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["refused", pytest.param("silent", marks=pytest.mark.e2e)])  # silent: 5 s timeout
+def test_train_stage_fails_before_loading_data_when_the_server_is_down(tmp_path, kind):
+    """No data, no model: had the stage loaded data first, the error would name
+    metrics/data.json or data/mnist.npz instead of the server."""
+    root = scratch_project(tmp_path / "proj")
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(("classifier",))))
+    with SilentServer() as silent:
+        uri = silent.url.rstrip("/") if kind == "silent" else f"http://{LOOPBACK}:{free_port()}"
+        start = time.monotonic()
+        result = run_stage(root, "train", "--variant", "classifier", timeout=90,
+                           env=clean_env(MLFLOW_TRACKING_URI=uri))
+        elapsed = time.monotonic() - start
+    line = assert_one_line_error(result, f"MLFLOW_TRACKING_URI={uri}")
+    assert "mnist" not in line and "data.json" not in line
+    assert not (root / "models").exists() and not (root / "mlflow.db").exists()
+    # Python start-up and imports take a few seconds on a busy machine; the check
+    # itself is immediate (refused) or bounded by its 5 s timeout (silent).
+    assert elapsed < 30, f"the stage took {elapsed:.1f} s to fail"
+    print(f"train stage failed in {elapsed:.1f} s against a {kind} server: {line}")
+
+
+def test_tracking_module_names_its_store_files(tmp_path):
+    assert tracking.sqlite_path(f"sqlite:///{tmp_path}/mlflow.db") == (tmp_path / "mlflow.db").resolve()
+    assert tracking.sqlite_path("http://127.0.0.1:5000") is None
+    assert tracking.sqlite_path("file:///x/mlruns") is None
+    # The lock file sits beside the store, where .gitignore's mlflow.db-* covers it.
+    with tracking.store_lock(f"sqlite:///{tmp_path / 'mlflow.db'}"):
+        assert Path(tmp_path / "mlflow.db-init.lock").exists()

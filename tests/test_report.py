@@ -1,0 +1,189 @@
+"""The report: verdicts follow the numbers, every variant appears, the compare stage writes it all."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+import numpy as np
+import pytest
+
+from latent_atlas import paths, report
+from latent_atlas.analysis import details_path
+from latent_atlas.baseline import BASELINE_METRICS
+from latent_atlas.config import parse_params
+from latent_atlas.data import TEST, TRAIN, MNISTArrays, save_arrays
+from latent_atlas.io import write_json
+
+
+def metrics(latent: int, mse: float, accuracy: float | None = None, **extra) -> dict:
+    out = {"latent_dim": latent, "test_mse": mse, "purity_best": 0.6, "purity_mean": 0.55, "purity_std": 0.02,
+           "nmi": 0.5, "ari": 0.4, "probe_linear_accuracy": 0.9, "probe_knn_accuracy": 0.95,
+           "participation_ratio": latent / 2, "dims_90": latent // 2 + 1, "dims_95": latent // 2 + 2,
+           "eigenvalues_above_threshold": min(latent, 5), "eigenvalue_max": 30.0, "pca2_explained": 0.4,
+           "noise_latent_shift": 1.0, "noise_latent_shift_rel": 0.3, "noise_recon_mse": mse * 2,
+           "traversal_n_dims": latent, "traversal_n_images": 100, "traversal_effect_mean": 0.01,
+           "traversal_consistency_mean": 0.4, "traversal_consistency_weighted": 0.45,
+           "dci_disentanglement": 0.3, "dci_completeness": 0.2, "dci_informativeness": 0.5,
+           "dci_informativeness_digit": 0.9, "dci_single_disentanglement": 0.1, "dci_single_completeness": 0.2,
+           "dci_single_informativeness": 1.0, "view_knn_tsne": 0.9, **extra}
+    if accuracy is not None:
+        out["accuracy"] = accuracy
+    return out
+
+
+def details(latent: int) -> dict:
+    eig = list(np.geomspace(40, 0.5, latent))
+    total = sum(eig)
+    return {"eigenvalues": eig, "explained_ratio": [e / total for e in eig], "eigen_threshold": 10.0,
+            "noise_std": [0.1, 0.5, 2.0], "noise_recon_mse": [0.02, 0.03, 0.08], "noise_view_std": 0.5,
+            "traversal_images": [12, 19]}
+
+
+def analyses(acc16: float = 0.97, acc6: float = 0.95, mse6: float = 0.015) -> dict:
+    return {"classifier": metrics(16, 0.010, acc16), "classifier_z6": metrics(6, mse6, acc6),
+            "deep": metrics(9, 0.021), "vanilla_z2": metrics(2, 0.05)}
+
+
+# --------------------------------------------------------------------------- #
+# the eigenvalue-reading verdict
+# --------------------------------------------------------------------------- #
+
+
+def verdict_text(**kw) -> str:
+    found = analyses(**kw)
+    lines, _ = report.reading_section("classifier", "classifier_z6", found,
+                                      {n: details(m["latent_dim"]) for n, m in found.items()}, 0.005)
+    return "\n".join(lines)
+
+
+def test_verdict_did_not_hold_when_the_smaller_code_loses_accuracy():
+    text = verdict_text(acc16=0.97, acc6=0.95, mse6=0.015)
+    assert "the reading did not hold" in text and "the reading held" not in text
+    assert "dropped by 2.00 points (0.9700 -> 0.9500)" in text
+    assert "test MSE rose by 50% (0.01000 -> 0.01500)" in text
+
+
+def test_verdict_held_when_the_accuracy_is_not_lower():
+    text = verdict_text(acc16=0.97, acc6=0.972, mse6=0.009)
+    assert "the reading held" in text and "did not hold" not in text
+    assert "rose by 0.20 points" in text and "test MSE fell by 10%" in text
+
+
+def test_a_drop_within_the_tolerance_still_holds():
+    assert "the reading held" in verdict_text(acc16=0.97, acc6=0.967)
+    assert "did not hold" in verdict_text(acc16=0.97, acc6=0.964)
+
+
+def test_eigen_reading_numbers():
+    reading = report.eigen_reading(metrics(16, 0.01, 0.97), metrics(6, 0.02, 0.95), tolerance=0.005)
+    assert reading["held"] is False and reading["accuracy_drop"] == pytest.approx(0.02)
+    assert (reading["latent_full"], reading["latent_reduced"]) == (16, 6)
+    assert report.eigen_reading(metrics(16, 0.01, 0.97), metrics(6, 0.02, 0.97), 0.0)["held"] is True
+    assert report.eigen_reading(metrics(16, 0.01), metrics(6, 0.02), 0.0)["held"] is None
+
+
+def test_the_spectrum_sentence_reads_this_runs_numbers():
+    text = verdict_text()
+    # details(16): eigenvalues from 40 down to 0.5, 5 above 10 in metrics(16).
+    assert "has 5 eigenvalues above 10, so the study's rule would suggest 5 dims (the study read 6)" in text
+    assert "90% of its variance lies in 9 principal directions and 95% in 10" in text
+    assert re.search(r"The top 6 directions hold \d+\.\d% of it", text)
+
+
+def test_reading_without_the_variants_or_without_accuracy():
+    lines, reading = report.reading_section("classifier", "classifier_z6", {"classifier": metrics(16, 0.01)},
+                                            {}, 0.005)
+    assert reading is None and "this run has no variant classifier_z6" in "\n".join(lines)
+    found = {"a": metrics(16, 0.01), "b": metrics(6, 0.02)}
+    lines, reading = report.reading_section("a", "b", found, {}, 0.005)
+    assert reading["held"] is None and "cannot tell" in "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- #
+# tables and sections
+# --------------------------------------------------------------------------- #
+
+
+def test_every_section_table_lists_every_variant():
+    found = analyses()
+    baseline = {"pca": {f"k{k}": {"latent_dim": k, "test_mse": 0.05 / k, "explained_variance": k / 20,
+                                  "purity_best": 0.5, "purity_mean": 0.45} for k in (2, 6, 9, 16)}}
+    sections = [report.baseline_section(baseline, found), report.clustering_section(found),
+                report.spectrum_section(found, 10.0), report.robustness_section(found, 0.5),
+                report.traversal_section(found, "classifier"), report.dci_section(found, "classifier"),
+                report.figures_section(list(found))]
+    for lines in sections:
+        table_rows = [line for line in "\n".join(lines).splitlines() if line.startswith("| ")]
+        for name in found:
+            assert any(row.startswith(f"| {name} |") for row in table_rows), (name, lines[0])
+
+
+def test_baseline_section_compares_each_autoencoder_with_pca_of_its_size():
+    found = analyses()
+    baseline = {"pca": {"k2": {"latent_dim": 2, "test_mse": 0.04, "explained_variance": 0.2, "purity_best": 0.5,
+                               "purity_mean": 0.4},
+                        "k16": {"latent_dim": 16, "test_mse": 0.02, "explained_variance": 0.6,
+                                "purity_best": 0.55, "purity_mean": 0.5}}}
+    text = "\n".join(report.baseline_section(baseline, found))
+    # classifier (0.010 vs 0.02) beats PCA; vanilla_z2 (0.05 vs 0.04) does not.
+    assert "1 of 2 autoencoders reconstruct the test set better than PCA of the same size: classifier." in text
+    assert "Not better: vanilla_z2." in text
+    assert "No PCA of the same size for: classifier_z6, deep" in text
+    assert "](../plots/summary/mse_vs_latent.png)" in text
+
+
+def test_summary_markdown_has_the_variant_table_and_relative_figures():
+    rows = [report.summary_row(n, "mlp", m, {"train_seconds": 1.0}) for n, m in analyses().items()]
+    text = report.summary_markdown(rows, {"source": "local", "n_train": 60000, "n_test": 10000,
+                                          "checksum_sha256": "abc"}, ["## More", "text"])
+    for name in analyses():
+        assert f"| {name} | mlp |" in text
+    assert text.endswith("text\n") and "](../plots/summary/sweep_grid.png)" in text
+    assert all(link.startswith("../") for link in re.findall(r"\]\(([^)]+)\)", text))
+
+
+# --------------------------------------------------------------------------- #
+# the compare stage, on fake stage outputs
+# --------------------------------------------------------------------------- #
+
+
+def test_compare_stage_writes_report_summary_and_figures(tmp_path, monkeypatch):
+    from stages import compare
+
+    monkeypatch.chdir(tmp_path)
+    variants = {"classifier": {"arch": "classifier_mlp", "hidden": [8], "head_hidden": [4]},
+                "classifier_z6": {"arch": "classifier_mlp", "latent_dim": 6, "hidden": [8], "head_hidden": [4]},
+                "deep": {"arch": "mlp", "latent_dim": 9, "hidden": [8]},
+                "vanilla_z2": {"arch": "mlp", "latent_dim": 2, "hidden": [8]}}
+    params = parse_params({"variants": variants, "compare": {"sweep": []}})
+    rng = np.random.default_rng(0)
+    save_arrays(paths.MNIST, MNISTArrays(rng.integers(0, 255, (20, 28, 28), dtype=np.uint8),
+                                         np.arange(20, dtype=np.uint8) % 10,
+                                         np.array([TRAIN] * 10 + [TEST] * 10, dtype=np.uint8), "fake"))
+    write_json(paths.MNIST_INFO, {"source": "fake", "n_train": 10, "n_test": 10, "checksum_sha256": "0" * 64})
+    for name, m in analyses().items():
+        write_json(paths.analysis(name), m)
+        write_json(details_path(name), details(m["latent_dim"]))
+        write_json(paths.train_metrics(name), {"train_seconds": 2.0})
+    write_json(BASELINE_METRICS, {"pca": {f"k{k}": {"latent_dim": k, "test_mse": 0.05 / k,
+                                                    "explained_variance": k / 60, "purity_best": 0.5,
+                                                    "purity_mean": 0.45} for k in (2, 6, 9, 16, 32)}})
+
+    compare.main(argparse.Namespace(params="params.yaml"), params)
+
+    text = paths.SUMMARY_REPORT.read_text()
+    for heading in ("## Variants", "## Did the eigenvalue reading hold?", "## PCA baseline vs autoencoders",
+                    "## Clustering and probes", "## Effective dimension", "## Robustness to input noise",
+                    "## Latent traversals", "## DCI", "## Figures per variant"):
+        assert heading in text
+    assert "**Verdict: the reading did not hold.**" in text
+    for figure in ("mse_vs_latent.png", "cumulative_variance.png", "noise_recon.png", "eigen_reading.png",
+                   "sweep_grid.png"):
+        assert (paths.SUMMARY_PLOTS / figure).stat().st_size > 1000
+        assert f"](../plots/summary/{figure})" in text
+    summary = json.loads(paths.SUMMARY_METRICS.read_text())
+    assert set(summary) == {*variants, "eigen_reading"}
+    assert summary["eigen_reading"]["held"] == 0
+    assert summary["eigen_reading"]["accuracy_drop"] == pytest.approx(0.02)
