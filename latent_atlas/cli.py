@@ -14,19 +14,13 @@ from latent_atlas.config import ConfigError, Params, load_params
 USER_ERRORS: tuple[type[BaseException], ...] = (ConfigError, ValueError, FileNotFoundError, RuntimeError)
 
 
-def _stage_tracks(main: Callable) -> bool:
-    """A stage logs to MLflow when its module uses latent_atlas.tracking."""
-    module = sys.modules.get(getattr(main, "__module__", ""), None)
-    return getattr(module, "tracking", None) is tracking
-
-
 def run_stage(main: Callable[[argparse.Namespace, Params], None], description: str, variant: bool = False,
-              tracked: bool | None = None) -> None:
+              tracked: bool = False) -> None:
     """Parse arguments, validate params.yaml, check the tracking server, run `main`.
 
-    tracked: the stage logs to MLflow (None: it does when its module imports
-    latent_atlas.tracking). A tracked stage checks MLFLOW_TRACKING_URI's server
-    before any work, so an unreachable server costs seconds, not a training run.
+    tracked: the stage logs to MLflow. It then checks MLFLOW_TRACKING_URI's
+    server before any work, so an unreachable server costs seconds, not a
+    training run.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
@@ -40,7 +34,7 @@ def run_stage(main: Callable[[argparse.Namespace, Params], None], description: s
         params = load_params(args.params)
         if variant:
             params.variant(args.variant)
-        if _stage_tracks(main) if tracked is None else tracked:
+        if tracked:
             tracking.check_server(tracking.tracking_uri())
         main(args, params)
     except USER_ERRORS as exc:

@@ -35,4 +35,4 @@ def main(args, params):
 
 
 if __name__ == "__main__":
-    run_stage(main, __doc__, variant=True)
+    run_stage(main, __doc__, variant=True, tracked=True)

@@ -44,4 +44,4 @@ def main(args, params):
 
 
 if __name__ == "__main__":
-    run_stage(main, __doc__)
+    run_stage(main, __doc__, tracked=True)
