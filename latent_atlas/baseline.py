@@ -22,12 +22,10 @@ import numpy as np
 
 from latent_atlas import metrics as M
 from latent_atlas.morpho import MORPHO_NAMES, morphometrics_matrix
+from latent_atlas.paths import BASELINE_METRICS, BASELINE_PLOTS, FACTORS  # noqa: F401  (re-exported)
 
 # The baseline stage's outputs (kept here rather than in latent_atlas.paths,
 # which belongs to the stages that existed before this one).
-FACTORS = Path("data/factors.npz")
-BASELINE_METRICS = Path("metrics/baseline.json")
-BASELINE_PLOTS = Path("plots/baseline")
 
 # Rows per chunk when accumulating the pixel covariance: bounds memory to a
 # few tens of MB for any number of images.
