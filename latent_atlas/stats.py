@@ -52,7 +52,7 @@ class Interval:
         if self.n == 1:
             return f"{fmt.format(self.mean)} (one seed)"
         half = (self.high - self.low) / 2
-        return (f"{fmt.format(self.mean)} ± {fmt.format(half)} "
+        return (f"{fmt.format(self.mean)} ± {fmt.replace('+', '').format(half)} "
                 f"[{fmt.format(self.low)}, {fmt.format(self.high)}], n={self.n}")
 
     def as_dict(self) -> dict[str, float | int | None]:
