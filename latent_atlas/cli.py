@@ -1,4 +1,8 @@
-"""What every stage script shares: argument parsing and one-line failures."""
+"""What every stage script shares: argument parsing and one-line failures.
+
+A UserError (latent_atlas.errors) is printed as one line and exits 2. Any other
+exception is a bug: Python prints its traceback and exits 1.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,10 @@ import logging
 import sys
 from collections.abc import Callable
 
-from latent_atlas import tracking
-from latent_atlas.config import ConfigError, Params, load_params
+from latent_atlas.config import Params, load_params
+from latent_atlas.errors import UserError
 
-# Errors the user can act on: printed as one line, exit code 2, no traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ConfigError, ValueError, FileNotFoundError, RuntimeError)
+USER_ERROR_EXIT = 2
 
 
 def run_stage(main: Callable[[argparse.Namespace, Params], None], description: str, variant: bool = False,
@@ -35,8 +38,15 @@ def run_stage(main: Callable[[argparse.Namespace, Params], None], description: s
         if variant:
             params.variant(args.variant)
         if tracked:
+            from latent_atlas import tracking  # imports mlflow: only stages that log pay for it
+
             tracking.check_server(tracking.tracking_uri())
         main(args, params)
-    except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    except UserError as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        sys.exit(USER_ERROR_EXIT)
+
+
+def one_line(exc: BaseException) -> str:
+    """The message on one line: a server's or a parser's words may span several."""
+    return " ".join(str(exc).split())

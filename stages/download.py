@@ -1,4 +1,11 @@
-"""Stage download: MNIST from data.source, verified, to data/mnist.npz."""
+"""Stage download: MNIST from data.source, verified, to data/mnist.npz.
+
+dvc.yaml marks this stage always_changed, so DVC asks the source again on every
+`dvc repro` instead of restoring an `auto` result from its run cache: an offline
+fallback to the bundled digits is never reused (nor pushed) as if it were full
+MNIST. See latent_atlas.data for why a rerun costs little and changes nothing
+downstream while the data stay the same.
+"""
 
 from latent_atlas import paths
 from latent_atlas.cli import run_stage
@@ -19,6 +26,8 @@ def main(args, params):
     write_json(paths.MNIST_INFO, {
         "source_requested": params.data.source,
         "source": data.source,
+        # auto fell back to the 5,000 bundled digits: not full MNIST.
+        "fallback": params.data.source == "auto" and data.source != "download",
         "n_train": int((data.split == TRAIN).sum()),
         "n_test": int((data.split == TEST).sum()),
         "checksum_sha256": checksum,

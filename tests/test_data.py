@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import logging
 import re
 import time
@@ -13,7 +14,14 @@ import numpy as np
 import pytest
 
 from latent_atlas import data as D
-from latent_atlas.data import DataError, MNISTArrays
+from latent_atlas.data import MNISTArrays
+from latent_atlas.errors import (
+    ConfigError,
+    DamagedFileError,
+    DataError,
+    MissingFileError,
+    UserError,
+)
 
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: nothing listens there
 
@@ -297,9 +305,10 @@ def test_load_bundled_is_seeded(bundled):
 @pytest.fixture
 def unreachable_mirror(monkeypatch):
     raw = gzip.compress(idx_bytes(np.zeros(3, np.uint8)))
-    resources = [("tiny-labels-idx1-ubyte.gz", md5_of(raw))]
-    monkeypatch.setattr(D, "_mirror_resources", lambda: ([UNREACHABLE], resources))
-    return resources
+    manifest = D.Manifest((UNREACHABLE,), {"test_labels": md5_of(raw)},
+                          {"test_labels": ("tiny-labels-idx1-ubyte", md5_of(idx_bytes(np.zeros(3, np.uint8))))})
+    monkeypatch.setattr(D, "mirror_manifest", lambda: manifest)
+    return manifest
 
 
 def test_load_download_unreachable_mirror_fails_fast(tmp_path, unreachable_mirror):
@@ -331,7 +340,7 @@ def test_load_mnist_download_does_not_fall_back(tmp_path, unreachable_mirror):
 
 
 def test_load_mnist_rejects_unknown_source(tmp_path):
-    with pytest.raises(ValueError, match="data.source='ftp'"):
+    with pytest.raises(ConfigError, match="data.source='ftp'"):
         D.load_mnist("ftp", local_dir=tmp_path, cache_dir=tmp_path, timeout_s=1, seed=0)
 
 
@@ -365,7 +374,7 @@ def test_load_arrays_truncated_file(tmp_path):
     path = tmp_path / "mnist.npz"
     D.save_arrays(path, mnist_arrays(5, 3))
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(ValueError, match=re.escape(f"{path} is corrupted")):
+    with pytest.raises(DamagedFileError, match=re.escape(f"{path} is corrupted")):
         D.load_arrays(path)
 
 
@@ -375,21 +384,21 @@ def test_load_arrays_corrupted_bytes(tmp_path):
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 3] ^= 0xFF  # inside the stored images: the zip CRC no longer matches
     path.write_bytes(bytes(raw))
-    with pytest.raises(ValueError, match=re.escape(str(path))):
+    with pytest.raises(DamagedFileError, match=re.escape(str(path))):
         D.load_arrays(path)
 
 
 def test_load_arrays_random_bytes(tmp_path):
     path = tmp_path / "mnist.npz"
     path.write_bytes(np.random.default_rng(0).bytes(1000))
-    with pytest.raises(ValueError, match=re.escape(f"{path} is corrupted")):
+    with pytest.raises(DamagedFileError, match=re.escape(f"{path} is corrupted")):
         D.load_arrays(path)
 
 
 def test_load_arrays_missing_array(tmp_path):
     path = tmp_path / "mnist.npz"
     np.savez(path, images=np.zeros((1, 28, 28), np.uint8), labels=np.zeros(1, np.uint8))
-    with pytest.raises(ValueError, match=r"lacks arrays \['split'\]"):
+    with pytest.raises(DamagedFileError, match=r"lacks arrays \['split'\]"):
         D.load_arrays(path)
 
 
@@ -397,10 +406,93 @@ def test_load_arrays_wrong_image_shape(tmp_path):
     path = tmp_path / "mnist.npz"
     np.savez(path, images=np.zeros((2, 27, 28), np.uint8), labels=np.zeros(2, np.uint8),
              split=np.zeros(2, np.uint8))
-    with pytest.raises(DataError, match=r"expected \(N, 28, 28\) uint8"):
+    with pytest.raises(DamagedFileError, match=re.escape(str(path)) + r".*expected \(N, 28, 28\) uint8"):
         D.load_arrays(path)
 
 
 def test_load_arrays_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(MissingFileError, match="absent.npz does not exist"):
         D.load_arrays(tmp_path / "absent.npz")
+
+
+@pytest.mark.parametrize(("n_labels", "n_split"), [(4, 5), (5, 4), (0, 5)])
+def test_load_arrays_labels_shorter_than_images_names_the_file(tmp_path, n_labels, n_split):
+    """Indexing labels by image used to raise a bare IndexError deep in a stage."""
+    path = tmp_path / "mnist.npz"
+    np.savez(path, images=np.zeros((5, 28, 28), np.uint8), labels=np.zeros(n_labels, np.uint8),
+             split=np.zeros(n_split, np.uint8))
+    with pytest.raises(DamagedFileError, match=re.escape(str(path)) + ": 5 images but labels of shape"):
+        D.load_arrays(path)
+
+
+def test_every_user_error_kind_is_a_user_error():
+    # cli.run_stage catches UserError alone; the builtin bases keep older callers working.
+    assert issubclass(ConfigError, UserError) and issubclass(ConfigError, ValueError)
+    assert issubclass(DamagedFileError, UserError) and issubclass(DamagedFileError, ValueError)
+    assert issubclass(MissingFileError, UserError) and issubclass(MissingFileError, FileNotFoundError)
+    assert issubclass(DataError, UserError)
+    from latent_atlas.config import ConfigError as ReExported
+
+    assert ReExported is ConfigError
+
+
+# --------------------------------------------------------------------------- #
+# deterministic array files, urls, manifests
+# --------------------------------------------------------------------------- #
+
+
+def test_save_arrays_writes_the_same_bytes_for_the_same_arrays(tmp_path, monkeypatch):
+    """DVC keys downstream stages on these bytes: the download stage reruns on every
+    repro, and the same data an hour later must not look like new data."""
+    import time as time_module
+
+    data = mnist_arrays(5, 3)
+    D.save_arrays(tmp_path / "a.npz", data)
+    later = time_module.time() + 3600
+    monkeypatch.setattr(time_module, "time", lambda: later)
+    monkeypatch.setattr(time_module, "localtime", lambda *_: time_module.gmtime(later))
+    D.save_arrays(tmp_path / "b.npz", data)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+@pytest.mark.parametrize("url", ["https://example.org/mnist/", "http://127.0.0.1:8000/", "http://localhost/x",
+                                 "http://[::1]:80/", "http://127.1.2.3/"])
+def test_check_url_allows_https_and_loopback_http(url):
+    D.check_url(url)
+
+
+@pytest.mark.parametrize("url", ["http://yann.lecun.com/exdb/mnist/", "http://10.0.0.1/", "ftp://example.org/x",
+                                 "file:///etc/passwd", "http://127.0.0.1.example.org/"])
+def test_check_url_refuses_plain_http_off_loopback_and_other_schemes(url):
+    with pytest.raises(DataError, match=re.escape(url) + " is not allowed: downloads use https"):
+        D.check_url(url)
+
+
+def test_default_mirrors_are_https_only():
+    assert D.Manifest().mirrors and all(m.startswith("https://") for m in D.Manifest().mirrors)
+    assert set(D.Manifest().archive_md5) == set(D.IDX_FILES) == set(D.Manifest().idx)
+
+
+def test_manifest_from_the_environment(tmp_path, monkeypatch):
+    files = {key: {"stem": f"s-{key}", "archive_md5": f"a-{key}", "idx_md5": f"i-{key}"} for key in D.IDX_FILES}
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"mirrors": ["http://127.0.0.1:1/"], "files": files}))
+    monkeypatch.setenv(D.MANIFEST_ENV, str(path))
+    manifest = D.mirror_manifest()
+    assert manifest.mirrors == ("http://127.0.0.1:1/",)
+    assert manifest.archive_md5["train_images"] == "a-train_images"
+    assert manifest.idx["test_labels"] == ("s-test_labels", "i-test_labels")
+    monkeypatch.delenv(D.MANIFEST_ENV)
+    assert D.mirror_manifest() == D.Manifest()
+
+
+@pytest.mark.parametrize("content", ["{", '{"mirrors": []}', '{"mirrors": ["https://x/"], "files": {}}',
+                                     '{"mirrors": ["http://example.org/"], "files": FILES}'])
+def test_bad_manifest_is_a_config_error_naming_the_variable(tmp_path, monkeypatch, content):
+    files = {key: {"stem": key, "archive_md5": "0", "idx_md5": "0"} for key in D.IDX_FILES}
+    path = tmp_path / "manifest.json"
+    path.write_text(content.replace("FILES", json.dumps(files)))
+    monkeypatch.setenv(D.MANIFEST_ENV, str(path))
+    with pytest.raises(ConfigError, match=re.escape(f"{D.MANIFEST_ENV}={str(path)!r}")) as info:
+        D.mirror_manifest()
+    assert "\n" not in str(info.value)

@@ -7,10 +7,16 @@ servers are loopback only (127.0.0.1).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gzip
 import math
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,24 +24,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import PROJECT, tiny_params
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
-from test_ops_support import (
+from tests_support import (
     LOOPBACK,
+    PROJECT,
     GarbageServer,
     SilentServer,
     TrickleServer,
     assert_one_line_error,
+    clean_env,
     free_port,
     run_stage,
     scratch_project,
+    tiny_params,
 )
 
 from latent_atlas import data as D
 from latent_atlas import io
 from latent_atlas.config import ConfigError, Params, load_params, parse_params
-from latent_atlas.data import DataError
+from latent_atlas.errors import DamagedFileError, DataError, MissingFileError
 
 # --------------------------------------------------------------------------- #
 # damaged checkpoints and latent files
@@ -112,7 +120,7 @@ def test_damaged_latent_file_is_refused_naming_the_file(pipeline_files, tmp_path
     shutil.copy(pipeline_files / LATENTS, path)
     io.read_npz(path)
     corrupt(path, how)
-    with pytest.raises(ValueError, match="is corrupted or not an .npz") as info:
+    with pytest.raises(DamagedFileError, match="is corrupted or not an .npz") as info:
         io.read_npz(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
@@ -141,10 +149,12 @@ TIMEOUT_S = 1.0
 MARGIN_S = 2.0
 
 
-@pytest.fixture
-def one_archive():
-    raw = gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07")  # a 1-label IDX file
-    return [("t10k-labels-idx1-ubyte.gz", D.md5(raw))]
+ONE_LABEL = b"\x00\x00\x08\x01\x00\x00\x00\x01\x07"  # a 1-label IDX file
+
+
+def one_archive_manifest(*mirrors: str) -> D.Manifest:
+    return D.Manifest(mirrors, {"test_labels": D.md5(gzip.compress(ONE_LABEL, mtime=0))},
+                      {"test_labels": ("t10k-labels-idx1-ubyte", D.md5(ONE_LABEL))})
 
 
 @pytest.mark.parametrize("make_server", [
@@ -153,14 +163,13 @@ def one_archive():
     lambda: TrickleServer(fast_headers=True),  # answers at once, then the body stalls
     GarbageServer,  # not HTTP: http.client's errors are not OSErrors
 ], ids=["silent", "trickle", "stalled-body", "not-http"])
-def test_download_gives_up_within_its_timeout(tmp_path, monkeypatch, one_archive, make_server):
+def test_download_gives_up_within_its_timeout(tmp_path, make_server):
     """The trickling servers used to hold the download for hours; a server that
     does not speak HTTP used to end the stage with a traceback."""
     with make_server() as server:
-        monkeypatch.setattr(D, "_mirror_resources", lambda: ([server.url], one_archive))
         start = time.monotonic()
         with pytest.raises(DataError, match="could not download") as info:
-            D.load_download(tmp_path / "raw", timeout_s=TIMEOUT_S)
+            D.load_download(tmp_path / "raw", timeout_s=TIMEOUT_S, manifest=one_archive_manifest(server.url))
         elapsed = time.monotonic() - start
     assert elapsed < TIMEOUT_S + MARGIN_S, f"gave up after {elapsed:.1f} s"
     message = str(info.value)
@@ -168,23 +177,23 @@ def test_download_gives_up_within_its_timeout(tmp_path, monkeypatch, one_archive
     assert not list((tmp_path / "raw").iterdir()), "a partial archive was left in the cache"
 
 
-def test_slow_but_steady_download_is_not_cut_off():
+def test_slow_but_steady_download_is_not_cut_off(tmp_path):
     """A slow link (here 64 KiB every 0.25 s, 320 KiB in all) may take longer than
     the timeout as long as it keeps delivering."""
     body = np.random.default_rng(1).integers(0, 256, 5 * 65536, dtype=np.uint8).tobytes()
     with TrickleServer(interval_s=0.25, chunk=65536, fast_headers=True, body=body) as server:
         start = time.monotonic()
-        raw = D.fetch(f"{server.url}slow.gz", timeout_s=TIMEOUT_S)
+        got = D.fetch(f"{server.url}slow.gz", tmp_path / "slow.gz", timeout_s=TIMEOUT_S)
         elapsed = time.monotonic() - start
-    assert raw == body
+    assert got == D.md5(body) and (tmp_path / "slow.gz").read_bytes() == body
     assert elapsed > TIMEOUT_S
 
 
-def test_download_tries_every_mirror_once_each_within_the_timeout(tmp_path, monkeypatch, one_archive):
+def test_download_tries_every_mirror_once_each_within_the_timeout(tmp_path, monkeypatch):
     with SilentServer() as silent, TrickleServer() as trickle:
         refused = f"http://{LOOPBACK}:{free_port()}/"
         mirrors = [silent.url, trickle.url, refused]
-        monkeypatch.setattr(D, "_mirror_resources", lambda: (mirrors, one_archive))
+        monkeypatch.setattr(D, "mirror_manifest", lambda: one_archive_manifest(*mirrors))
         start = time.monotonic()
         with pytest.raises(DataError) as info:
             D.load_mnist("download", local_dir=tmp_path, cache_dir=tmp_path / "raw", timeout_s=TIMEOUT_S, seed=0)
@@ -194,9 +203,9 @@ def test_download_tries_every_mirror_once_each_within_the_timeout(tmp_path, monk
         assert mirror in str(info.value)
 
 
-def test_auto_source_falls_back_when_the_mirror_trickles(tmp_path, monkeypatch, one_archive):
+def test_auto_source_falls_back_when_the_mirror_trickles(tmp_path, monkeypatch):
     with TrickleServer() as trickle:
-        monkeypatch.setattr(D, "_mirror_resources", lambda: ([trickle.url], one_archive))
+        monkeypatch.setattr(D, "mirror_manifest", lambda: one_archive_manifest(trickle.url))
         start = time.monotonic()
         data = D.load_mnist("auto", local_dir=tmp_path, cache_dir=tmp_path / "raw", timeout_s=TIMEOUT_S, seed=0)
         assert time.monotonic() - start < TIMEOUT_S + MARGIN_S + 30  # + loading the bundled digits
@@ -365,3 +374,200 @@ def test_stage_with_hand_written_bad_params_exits_2_in_one_line(stage_project, t
     (stage_project / "params.yaml").write_text(text)
     result = run_stage(stage_project, "population", timeout=120)
     assert_one_line_error(result, "params.yaml")
+
+
+# --------------------------------------------------------------------------- #
+# downloads: caps and schemes
+# --------------------------------------------------------------------------- #
+
+
+class NoLengthServer(TrickleServer):
+    """HTTP/1.0 with no Content-Length: the body ends when the server hangs up."""
+
+    def handle(self, conn) -> None:
+        with contextlib.suppress(OSError):
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + self.body)
+            conn.close()
+
+
+class RedirectServer(TrickleServer):
+    """Answers every request with a redirect to `location`."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__()
+        self.location = location
+
+    def handle(self, conn) -> None:
+        with contextlib.suppress(OSError):
+            conn.recv(65536)
+            conn.sendall(f"HTTP/1.1 302 Found\r\nLocation: {self.location}\r\nContent-Length: 0\r\n\r\n".encode())
+            conn.close()
+
+
+@pytest.mark.parametrize("make_server", [
+    lambda: TrickleServer(interval_s=0, chunk=65536, fast_headers=True, body=b"x" * 5000),  # announces 5000
+    lambda: NoLengthServer(body=b"x" * 5000),  # must be counted
+], ids=["content-length", "counted"])
+def test_fetch_stops_at_the_size_cap_and_the_archive_is_not_kept(tmp_path, make_server):
+    with make_server() as server:
+        with pytest.raises(DataError, match="over the 1000-byte cap|more than the 1000-byte cap"):
+            D.fetch(f"{server.url}big.gz", tmp_path / "big.gz", timeout_s=TIMEOUT_S, max_bytes=1000)
+        assert D.fetch(f"{server.url}big.gz", tmp_path / "ok.gz", timeout_s=TIMEOUT_S, max_bytes=5000) == \
+            D.md5(b"x" * 5000)
+
+
+def test_a_redirect_to_plain_http_is_refused_before_connecting(tmp_path):
+    # example.org is never contacted: the redirect is refused while being parsed.
+    refused = r"http://example.org/mnist.gz is not allowed: downloads use https"
+    with RedirectServer("http://example.org/mnist.gz") as server, pytest.raises(DataError, match=refused):
+        D.fetch(f"{server.url}mnist.gz", tmp_path / "m.gz", timeout_s=TIMEOUT_S)
+
+
+def test_load_download_reports_a_wrong_md5_and_keeps_nothing(tmp_path):
+    wrong_md5 = r"t10k-labels-idx1-ubyte.gz \(md5 [0-9a-f]{32} != "
+    with NoLengthServer(body=gzip.compress(b"not the archive")) as server, \
+            pytest.raises(DataError, match=wrong_md5) as info:
+        D.load_download(tmp_path / "raw", timeout_s=TIMEOUT_S, manifest=one_archive_manifest(server.url))
+    assert server.url in str(info.value)
+    assert not list((tmp_path / "raw").iterdir())
+
+
+# --------------------------------------------------------------------------- #
+# writes killed half-way
+# --------------------------------------------------------------------------- #
+
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+from latent_atlas import io
+
+def writer(tmp):
+    with open(tmp, "wb") as fh:
+        fh.write(b"half of a new file")
+        fh.flush()
+        Path(sys.argv[2]).touch()  # tell the test the write is under way
+        time.sleep(600)
+
+io.write_with(sys.argv[1], writer)
+"""
+
+
+def test_a_write_killed_with_sigkill_keeps_the_old_file_and_its_temporary_is_swept(tmp_path):
+    out = tmp_path / "metrics"
+    target, ready = out / "a.json", tmp_path / "ready"
+    io.write_json(target, {"old": 1})
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(target), str(ready)], cwd=PROJECT)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the writer did not start"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    left = [p.name for p in out.iterdir()]
+    assert io.read_json(target) == {"old": 1}
+    assert len(left) == 2 and any(name.startswith(".a.json.") and name.endswith(".tmp") for name in left), left
+    # The next write into that folder, of any file, sweeps the dead writer's temporary.
+    io.write_json(out / "b.json", {"new": 2})
+    assert sorted(p.name for p in out.iterdir()) == ["a.json", "b.json"]
+
+
+def test_a_live_writers_temporary_is_not_swept(tmp_path):
+    # A parallel stage writing into the same folder must not lose its file.
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        tmp = tmp_path / f".x.json.la{alive.pid}-abc.tmp"
+        dead = tmp_path / ".y.json.la999999999-abc.tmp"  # beyond any pid_max
+        tmp.write_text("in progress")
+        dead.write_text("left by a killed writer")
+        assert io.sweep_stale_temporaries(tmp_path) == [dead]
+        assert tmp.exists() and not dead.exists()
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_atomic_write_fsyncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+                        or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace", str(b))) or real_replace(a, b))
+    io.write_text(tmp_path / "f.txt", "x")
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["fsync", "replace", "fsync"], events
+    assert events[0][1].endswith(".tmp") and events[1][1] == str(tmp_path / "f.txt")
+    assert events[2][1] == str(tmp_path)
+
+
+# --------------------------------------------------------------------------- #
+# JSON a stage reads, and what the command line does with each kind of error
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("content", [b'{"source": "bundled", }', b"", b"\xff\xfe{}", b'{"a": 1'])
+def test_a_damaged_json_names_the_file(tmp_path, content):
+    path = tmp_path / "data.json"
+    path.write_bytes(content)
+    with pytest.raises(DamagedFileError, match=re.escape(f"{path} is not valid JSON")) as info:
+        io.read_json(path)
+    assert "\n" not in str(info.value)
+
+
+def test_a_missing_json_names_the_file(tmp_path):
+    with pytest.raises(MissingFileError, match=re.escape(f"{tmp_path / 'absent.json'} does not exist")):
+        io.read_json(tmp_path / "absent.json")
+
+
+STAGE_RAISING = """
+import sys
+from latent_atlas.cli import run_stage
+from latent_atlas.errors import {kind}
+
+def main(args, params):
+    raise {kind}({message!r})
+
+run_stage(main, "a stage that fails")
+"""
+
+
+@pytest.fixture(scope="module")
+def cli_project(tmp_path_factory) -> Path:
+    root = scratch_project(tmp_path_factory.mktemp("cli") / "proj")
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params((VARIANT,)), sort_keys=False))
+    return root
+
+
+@pytest.mark.parametrize("kind", ["ConfigError", "DataError", "MissingFileError", "DamagedFileError",
+                                  "TrackingError", "DivergedError"])
+def test_a_user_error_is_one_line_and_exit_2(cli_project, kind):
+    script = STAGE_RAISING.format(kind=kind, message="models/x.pt: what went wrong\nand its detail")
+    result = subprocess.run([sys.executable, "-c", script], cwd=cli_project, capture_output=True, text=True,
+                            timeout=120, env=clean_env())
+    line = assert_one_line_error(result, "models/x.pt: what went wrong and its detail")
+    assert line.startswith("error: ")
+
+
+@pytest.mark.parametrize("kind", ["IndexError", "ValueError", "RuntimeError", "FileNotFoundError"])
+def test_a_bug_keeps_its_traceback_and_exits_1(cli_project, kind):
+    """ValueError and RuntimeError used to be printed as one line: a torch shape
+    mismatch then looked like a user error and lost its traceback."""
+    script = STAGE_RAISING.format(kind=kind, message="shape mismatch").replace(
+        f"from latent_atlas.errors import {kind}", "")
+    result = subprocess.run([sys.executable, "-c", script], cwd=cli_project, capture_output=True, text=True,
+                            timeout=120, env=clean_env())
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" in result.stderr and f"{kind}: shape mismatch" in result.stderr
+
+
+def test_a_train_stage_with_a_damaged_data_json_exits_2_naming_it(pipeline_files, tmp_path):
+    root = tmp_path / "proj"
+    shutil.copytree(pipeline_files, root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "metrics").mkdir(exist_ok=True)
+    (root / "metrics/data.json").write_text('{"source": "synthetic", "checksum_sha256": }')
+    result = run_stage(root, "train", "--variant", VARIANT, timeout=180)
+    assert_one_line_error(result, "metrics/data.json", "is not valid JSON")
