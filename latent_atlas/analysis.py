@@ -1,33 +1,46 @@
 """The analysis of one variant's latent space (SPEC section 3), each picture with a number.
 
-Every analysis is a small function from arrays to a `Part`: `metrics` holds
+Every analysis is a pure function from arrays to a `Part`: `metrics` holds
 scalar headline numbers (they go to metrics/analyze/<variant>.json, which DVC
-and MLflow compare across experiments), `figures` the PNGs it saved, and
-`details` the lists behind them (eigenvalues, per-noise-level and per-dim
-values, the DCI importance matrix), which go to the sibling
-metrics/analyze/<variant>.details.json: a plain output, not a DVC metric, so
-`dvc exp show` stays readable. `analyze_arrays` runs every part on in-memory
-inputs and times each (bench/analysis_speed.py calls it too);
-`analyze_variant` reads the pipeline's files and calls it. The maths is in
-latent_atlas.metrics, the drawing in latent_atlas.plots.
+compares across experiments), `details` the lists behind them (eigenvalues,
+per-noise-level and per-dim values, the DCI importance matrix), which go to
+the sibling metrics/analyze/<variant>.details.json (a plain output, not a DVC
+metric, so `dvc exp show` stays readable), and `drawings` what to draw: a
+plots function and its data per figure file. `draw` turns drawings into PNGs
+in one thin step, so tests check the numbers and the figures come for free.
+
+`analyze_arrays` runs every part on in-memory inputs (bench/analysis_speed.py
+calls it too); `analyze_variant` reads the pipeline's files and calls it. The
+maths is in latent_atlas.metrics, the drawing in latent_atlas.plots. Outputs
+hold no timings, so identical inputs give byte-identical metrics files and
+DVC reruns nothing downstream for nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from latent_atlas import metrics as M
 from latent_atlas import paths, plots
 from latent_atlas.baseline import FACTORS, Factors, load_factors
-from latent_atlas.config import AnalyzeParams, Params
+from latent_atlas.config import (
+    AnalyzeParams,
+    DCIParams,
+    NoiseParams,
+    Params,
+    TraversalParams,
+    TSNEParams,
+)
 from latent_atlas.data import TEST, load_arrays
+from latent_atlas.errors import DamagedFileError
 from latent_atlas.inference import decoder_fn, encoder_fn
 from latent_atlas.io import read_npz
 from latent_atlas.models import load_checkpoint
@@ -51,12 +64,34 @@ def details_path(variant: str) -> Path:
     return paths.analysis(variant).with_suffix(".details.json")
 
 
-class Part(NamedTuple):
-    """What one analysis returns: scalar metrics, saved figures, list-valued details."""
+def available_cores() -> int:
+    """The cores this process may run on (a container's share, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
-    metrics: dict[str, float | int]
-    figures: list[Path]
-    details: dict[str, Any] = {}
+
+@dataclass(frozen=True)
+class Drawing:
+    """One figure to draw: a latent_atlas.plots function, its data, and a title.
+
+    The variant's name is put before the title when it is drawn, so the
+    computations need not know which variant they look at.
+    """
+
+    plot: Callable[..., Any]
+    title: str
+    data: dict[str, Any]
+
+    def render(self, name: str):
+        return self.plot(**self.data, title=f"{name}: {self.title}")
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one analysis returns: scalar metrics, list-valued details, figures to draw (by file name)."""
+
+    metrics: dict[str, float | int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    drawings: dict[str, Drawing] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,9 +115,10 @@ class VariantInputs:
 @dataclass
 class AnalysisResult:
     metrics: dict[str, Any]
-    figures: list[Path] = field(default_factory=list)
-    run_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    figures: list[Path] = field(default_factory=list)
+    # Wall time per part: printed by the stage and the bench, never written to
+    # the outputs (a timing would make identical runs differ).
     seconds: dict[str, float] = field(default_factory=dict)
 
     def scalars(self) -> dict[str, float]:
@@ -90,6 +126,11 @@ class AnalysisResult:
 
     def headline(self) -> dict[str, float]:
         return {k: float(self.metrics[k]) for k in HEADLINE if k in self.metrics}
+
+
+def draw(drawings: Mapping[str, Drawing], name: str, out_dir: Path) -> list[Path]:
+    """Render and save every drawing as out_dir/<file name>; the thin step after the maths."""
+    return [plots.save(out_dir / filename, drawing.render(name)) for filename, drawing in drawings.items()]
 
 
 # --------------------------------------------------------------------------- #
@@ -138,30 +179,29 @@ def view_knn_accuracy(points: np.ndarray, labels: np.ndarray, seed: int, k: int 
 
 
 # --------------------------------------------------------------------------- #
-# one function per analysis
+# one pure function per analysis
 # --------------------------------------------------------------------------- #
 
 
-def reconstructions(images01: np.ndarray, recon01: np.ndarray, name: str, out_dir: Path) -> Part:
+def reconstructions(images01: np.ndarray, recon01: np.ndarray) -> Part:
     """Originals over reconstructions (the number is the variant's test MSE)."""
-    fig = plots.image_rows([images01, recon01], ["original", "reconstruction"], f"{name}: test digits")
-    return Part({}, [plots.save(out_dir / "reconstructions.png", fig)])
+    return Part(drawings={"reconstructions.png": Drawing(
+        plots.image_rows, "test digits", {"rows": [images01, recon01], "row_names": ["original", "reconstruction"]})})
 
 
-def loss_history(history: Sequence[dict], name: str, out_dir: Path) -> Part:
+def loss_history(history: Sequence[dict]) -> Part:
     """Loss per epoch (train, and validation where the recipe has one) and the final values."""
     if not history:
-        return Part({}, [])
+        return Part()
     last = history[-1]
     numbers = {f"final_{key}": float(last[key]) for key in ("train_loss", "val_loss") if key in last}
-    fig = plots.loss_curves(history, f"{name}: loss per epoch")
-    return Part(numbers, [plots.save(out_dir / "loss.png", fig)])
+    return Part(numbers, drawings={"loss.png": Drawing(plots.loss_curves, "loss per epoch", {"history": history})})
 
 
-def latent_views(z: np.ndarray, y: np.ndarray, name: str, out_dir: Path, seed: int) -> Part:
+def latent_views(z: np.ndarray, y: np.ndarray, seed: int) -> Part:
     """The first two latent dims, and the codes' top two principal components, coloured by digit."""
     if z.shape[1] < 2:
-        return Part({}, [])
+        return Part()
     mean, directions, eigenvalues = pca_directions(z, 2)
     projected = (z - mean) @ directions  # (n, 2)
     total = eigenvalues.sum()
@@ -170,47 +210,52 @@ def latent_views(z: np.ndarray, y: np.ndarray, name: str, out_dir: Path, seed: i
         "view_knn_pca2": view_knn_accuracy(projected, y, seed),
         "pca2_explained": float(eigenvalues[:2].sum() / total) if total > 0 else 0.0,
     }
-    figures = [
-        plots.save(out_dir / "latent_scatter.png", plots.scatter_2d(
-            z[:, :2], y, f"{name}: latent dims 1 and 2", ("z1", "z2"))),
-        plots.save(out_dir / "latent_pca.png", plots.scatter_2d(
-            projected, y, f"{name}: latent PCA ({numbers['pca2_explained']:.0%} of the variance)",
-            ("PC 1", "PC 2"))),
-    ]
-    return Part(numbers, figures)
+    drawings = {
+        "latent_scatter.png": Drawing(plots.scatter_2d, "latent dims 1 and 2",
+                                      {"points": z[:, :2], "labels": y, "axis_names": ("z1", "z2")}),
+        "latent_pca.png": Drawing(plots.scatter_2d, f"latent PCA ({numbers['pca2_explained']:.0%} of the variance)",
+                                  {"points": projected, "labels": y, "axis_names": ("PC 1", "PC 2")}),
+    }
+    return Part(numbers, drawings=drawings)
 
 
-def tsne_view(z: np.ndarray, y: np.ndarray, name: str, out_dir: Path, seed: int,
-              max_points: int | None = None, perplexity: float = 30.0, max_iter: int = 1000) -> Part:
-    """Seeded t-SNE of (a seeded subset of) the codes to 2-D, coloured by digit."""
+def tsne_embedding(x: np.ndarray, cfg: TSNEParams, seed: int, n_jobs: int) -> tuple[np.ndarray, float]:
+    """Seeded 2-D t-SNE of (n, d) points and its final KL divergence (scikit-learn's Barnes-Hut)."""
     from sklearn.manifold import TSNE
 
-    idx = subsample(len(z), max_points, seed)
+    # sklearn needs perplexity < n; a third of n keeps small test runs meaningful.
+    perplexity = float(min(cfg.perplexity, max(1.0, (len(x) - 1) / 3)))
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto",
+                max_iter=cfg.max_iter, random_state=seed, n_jobs=n_jobs)
+    embedded = tsne.fit_transform(x)  # (n, 2)
+    return embedded, float(tsne.kl_divergence_)
+
+
+def tsne_view(z: np.ndarray, y: np.ndarray, cfg: TSNEParams, seed: int, n_jobs: int = 1) -> Part:
+    """t-SNE of (a seeded subset of) the codes to 2-D, coloured by digit."""
+    idx = subsample(len(z), cfg.max_points, seed)
     x = z[idx].astype(np.float64)
     if x.shape[1] > TSNE_MAX_DIMS:
         mean, directions, _ = pca_directions(x, TSNE_MAX_DIMS)
         x = (x - mean) @ directions  # (n, 50)
-    # sklearn needs perplexity < n; a third of n keeps small test runs meaningful.
-    perplexity = float(min(perplexity, max(1.0, (len(idx) - 1) / 3)))
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto",
-                max_iter=max_iter, random_state=seed, n_jobs=-1)
-    embedded = tsne.fit_transform(x)  # (n, 2)
+    embedded, kl = tsne_embedding(x, cfg, seed, n_jobs)
     numbers = {
         "tsne_points": len(idx),
-        "tsne_kl_divergence": float(tsne.kl_divergence_),
+        "tsne_kl_divergence": kl,
         "view_knn_tsne": view_knn_accuracy(embedded, y[idx], seed),
     }
-    fig = plots.scatter_2d(embedded, y[idx], f"{name}: t-SNE of {len(idx):,} test codes", ("t-SNE 1", "t-SNE 2"))
-    return Part(numbers, [plots.save(out_dir / "latent_tsne.png", fig)])
+    return Part(numbers, drawings={"latent_tsne.png": Drawing(
+        plots.scatter_2d, f"t-SNE of {len(idx):,} test codes",
+        {"points": embedded, "labels": y[idx], "axis_names": ("t-SNE 1", "t-SNE 2")})})
 
 
 def clustering(z: np.ndarray, y: np.ndarray, n_seeds: int, seed: int) -> Part:
     """k-means (10 clusters) purity over seeds, NMI and ARI of the best run."""
-    return Part(M.kmeans_purity(z, y, n_clusters=10, n_seeds=n_seeds, seed=seed), [])
+    return Part(M.kmeans_purity(z, y, n_clusters=10, n_seeds=n_seeds, seed=seed))
 
 
-def probes(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np.ndarray, seed: int,
-           k: int = 5, max_train: int | None = 10000) -> Part:
+def probes(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np.ndarray, *, k: int,
+           max_train: int | None, seed: int) -> Part:
     """Linear and k-NN probes: fitted on training codes, scored on test codes.
 
     Training codes of a single digit (tiny runs on a class-sorted subset) leave
@@ -220,7 +265,7 @@ def probes(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test:
 
     if np.unique(y_train).size < 2:
         log.warning("probes skipped: the training codes hold a single digit")
-        return Part({}, [])
+        return Part()
     # The probe's matrices are small (10k x d); two BLAS threads that spin-wait
     # made L-BFGS 5x slower than one on a shared 2-core CPU (34 s vs 6 s, d=256).
     with threadpool_limits(1, user_api="blas"):
@@ -229,10 +274,10 @@ def probes(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test:
         "probe_linear_accuracy": linear,
         "probe_knn_accuracy": M.knn_accuracy(z_train, y_train, z_test, y_test, k=k, max_train=max_train,
                                              seed=seed),
-    }, [])
+    })
 
 
-def spectrum(z: np.ndarray, name: str, out_dir: Path, threshold: float = 10.0) -> Part:
+def spectrum(z: np.ndarray, threshold: float) -> Part:
     """Eigenvalues of the code covariance (scree), effective dimension, the study's count."""
     s = M.spectrum(z)
     eig = np.asarray(s["eigenvalues"])
@@ -243,25 +288,26 @@ def spectrum(z: np.ndarray, name: str, out_dir: Path, threshold: float = 10.0) -
         "eigenvalues_above_threshold": int(np.sum(eig > threshold)),
         "eigenvalue_max": float(eig[0]),
     }
-    fig = plots.scree(eig, f"{name}: latent covariance spectrum (PR {s['participation_ratio']:.1f})", threshold)
     details = {"eigenvalues": s["eigenvalues"], "explained_ratio": s["explained_ratio"],
                "eigen_threshold": float(threshold)}
-    return Part(numbers, [plots.save(out_dir / "scree.png", fig)], details)
+    drawings = {"scree.png": Drawing(
+        plots.scree, f"latent covariance spectrum (PR {s['participation_ratio']:.1f})",
+        {"eigenvalues": eig, "threshold": threshold})}
+    return Part(numbers, details, drawings)
 
 
-def robustness(encode: Callable, decode: Callable, images01: np.ndarray, labels: np.ndarray, name: str,
-               out_dir: Path, seed: int, stds: Sequence[float], view_std: float,
-               max_images: int | None = None, n_show: int = 10) -> Part:
+def robustness(encode: Callable, decode: Callable, images01: np.ndarray, labels: np.ndarray, cfg: NoiseParams,
+               *, seed: int, n_show: int = 10) -> Part:
     """Latent shift and reconstruction error under Gaussian pixel noise, and what it looks like.
 
-    Scalars are at `view_std`; latent_shift_rel divides the shift by the mean
-    distance of the clean codes to their centre, so variants whose codes
-    live on different scales compare.
+    Scalars are at `cfg.view_std`; latent_shift_rel divides the shift by the
+    mean distance of the clean codes to their centre, so variants whose
+    codes live on different scales compare.
     """
-    idx = subsample(len(images01), max_images, seed)
+    idx = subsample(len(images01), cfg.max_images, seed)
     x, y = images01[idx], labels[idx]
-    rows = M.noise_robustness(encode, lambda a: decode(encode(a)), x, stds, seed=seed)
-    at_view = next(r for r in rows if np.isclose(r["std"], view_std))
+    rows = M.noise_robustness(encode, lambda a: decode(encode(a)), x, cfg.stds, seed=seed)
+    at_view = next(r for r in rows if np.isclose(r["std"], cfg.view_std))
     z_clean = np.asarray(encode(x), dtype=np.float64).reshape(len(x), -1)
     spread = float(np.mean(np.linalg.norm(z_clean - z_clean.mean(axis=0), axis=1)))
     numbers = {
@@ -275,61 +321,69 @@ def robustness(encode: Callable, decode: Callable, images01: np.ndarray, labels:
         "noise_latent_shift": [r["latent_shift_mean"] for r in rows],
         "noise_recon_mse": [r["recon_mse_noisy"] for r in rows],
         "noise_input_mse": [r["input_mse"] for r in rows],
-        "noise_view_std": float(view_std),
+        "noise_view_std": float(cfg.view_std),
         "noise_latent_spread": spread,
     }
-    figures = [plots.save(out_dir / "noise_robustness.png", plots.noise_curves(
-        details["noise_std"], details["noise_latent_shift"], details["noise_recon_mse"],
-        details["noise_input_mse"], f"{name}: Gaussian pixel noise, {len(idx):,} test images"))]
+    drawings = {"noise_robustness.png": Drawing(
+        plots.noise_curves, f"Gaussian pixel noise, {len(idx):,} test images",
+        {"stds": details["noise_std"], "latent_shift": details["noise_latent_shift"],
+         "recon_mse": details["noise_recon_mse"], "input_mse": details["noise_input_mse"]})}
 
     # The same images once more at view_std, for the pictures (own generator:
     # the curves above stay the same whatever is drawn here).
     rng = np.random.default_rng(seed + 1)
-    noisy = np.clip(x + rng.normal(0.0, view_std, size=x.shape), 0.0, 1.0)
+    noisy = np.clip(x + rng.normal(0.0, cfg.view_std, size=x.shape), 0.0, 1.0)
     z_noisy = np.asarray(encode(noisy), dtype=np.float64).reshape(len(x), -1)
     if z_clean.shape[1] >= 2:
         mean, directions, _ = pca_directions(z_clean, 2)  # fitted on the clean codes only
-        figures.append(plots.save(out_dir / "noise_view.png", plots.scatter_pair(
-            (z_clean - mean) @ directions, (z_noisy - mean) @ directions, y,
-            ["clean", f"noise std {view_std:g}"],
-            f"{name}: codes before and after noise (PCA fitted on the clean codes)")))
+        drawings["noise_view.png"] = Drawing(
+            plots.scatter_pair, "codes before and after noise (PCA fitted on the clean codes)",
+            {"left": (z_clean - mean) @ directions, "right": (z_noisy - mean) @ directions, "labels": y,
+             "titles": ["clean", f"noise std {cfg.view_std:g}"]})
     shown = slice(0, min(n_show, len(x)))
-    figures.append(plots.save(out_dir / "noise_reconstructions.png", plots.image_rows(
-        [x[shown], noisy[shown], decode(z_clean[shown]), decode(z_noisy[shown])],
-        ["clean", "noisy", "recon clean", "recon noisy"], f"{name}: noise std {view_std:g}")))
-    return Part(numbers, figures, details)
+    drawings["noise_reconstructions.png"] = Drawing(
+        plots.image_rows, f"noise std {cfg.view_std:g}",
+        {"rows": [x[shown], noisy[shown], decode(z_clean[shown]), decode(z_noisy[shown])],
+         "row_names": ["clean", "noisy", "recon clean", "recon noisy"]})
+    return Part(numbers, details, drawings)
 
 
-def traversals(decode: Callable, z: np.ndarray, images01: np.ndarray, labels: np.ndarray, name: str,
-               out_dir: Path, seed: int, image_indices: Sequence[int] = (12, 19), value_range: float = 3.0,
-               steps: int = 10, max_rows: int = 16, n_images: int = 100, max_dims: int = 64) -> Part:
+def traversal_grid(decode: Callable, code: np.ndarray, dims: Sequence[int], values: np.ndarray) -> np.ndarray:
+    """Decoded images with code[j] set to each value, one row per dim j: (len(dims), len(values), 28, 28)."""
+    d = code.shape[0]
+    codes = np.repeat(code[None, None, :], len(values), axis=1).repeat(len(dims), axis=0)  # (rows, steps, d)
+    for row, j in enumerate(dims):
+        codes[row, :, j] = values
+    return np.asarray(decode(codes.reshape(-1, d))).reshape(len(dims), len(values), 28, 28)
+
+
+def traversals(decode: Callable, z: np.ndarray, images01: np.ndarray, labels: np.ndarray, cfg: TraversalParams,
+               *, seed: int) -> Part:
     """Latent traversal grids of chosen test images, and every dim's effect and its consistency.
 
     A grid row sets one latent coordinate of the image's code to each value
-    in [-range, range] and decodes. Codes wider than `max_rows` show their
-    highest-variance dims; effects are measured over `n_images` seeded test
-    codes for at most `max_dims` dims (again the highest-variance ones).
+    in [-range, range] and decodes. Codes wider than `cfg.max_rows` show
+    their highest-variance dims; effects are measured over `cfg.n_images`
+    seeded test codes for at most `cfg.max_dims` dims (again the
+    highest-variance ones).
     """
-    values = np.linspace(-value_range, value_range, steps)
+    values = np.linspace(-cfg.range, cfg.range, cfg.steps)
     n, d = z.shape
-    figures, drawn = [], []
-    grid_dims = top_variance_dims(z, max_rows)
+    grid_dims = top_variance_dims(z, cfg.max_rows)
     capped = "" if len(grid_dims) == d else f", the {len(grid_dims)} highest-variance of {d} dims"
-    for i in image_indices:
+    drawings, drawn = {}, []
+    for i in cfg.images:
         if i >= n:
             log.warning("traversal image %d skipped: the test set has %d images", i, n)
             continue
-        codes = np.repeat(z[i][None, None, :], steps, axis=1).repeat(len(grid_dims), axis=0)  # (rows, steps, d)
-        for row, j in enumerate(grid_dims):
-            codes[row, :, j] = values
-        decoded = np.asarray(decode(codes.reshape(-1, d))).reshape(len(grid_dims), steps, 28, 28)
-        fig = plots.traversal_grid(decoded, [f"z{j}" for j in grid_dims], values, images01[i],
-                                   f"{name}: traversal of test image {i} (digit {labels[i]}){capped}")
-        figures.append(plots.save(out_dir / f"traversal_{i}.png", fig))
+        drawings[f"traversal_{i}.png"] = Drawing(
+            plots.traversal_grid, f"traversal of test image {i} (digit {labels[i]}){capped}",
+            {"images": traversal_grid(decode, z[i], grid_dims, values), "row_names": [f"z{j}" for j in grid_dims],
+             "values": values, "source": images01[i]})
         drawn.append(int(i))
 
-    effect_dims = sorted(top_variance_dims(z, max_dims))
-    sample = subsample(n, n_images, seed)
+    effect_dims = sorted(top_variance_dims(z, cfg.max_dims))
+    sample = subsample(n, cfg.n_images, seed)
     eff = M.traversal_effects(decode, z[sample], values, dims=effect_dims)
     effect, consistency = np.asarray(eff["effect"]), np.asarray(eff["consistency"])
     numbers = {
@@ -344,59 +398,62 @@ def traversals(decode: Callable, z: np.ndarray, images01: np.ndarray, labels: np
     details = {"traversal_dims": eff["dims"], "traversal_effect": eff["effect"],
                "traversal_consistency": eff["consistency"], "traversal_values": values.tolist(),
                "traversal_images": drawn, "traversal_grid_dims": grid_dims}
-    figures.append(plots.save(out_dir / "traversal_effects.png", plots.effect_bars(
-        eff["dims"], eff["effect"], eff["consistency"],
-        f"{name}: traversal effect per dim over {len(sample)} test images")))
-    return Part(numbers, figures, details)
+    drawings["traversal_effects.png"] = Drawing(
+        plots.effect_bars, f"traversal effect per dim over {len(sample)} test images",
+        {"dims": eff["dims"], "effect": eff["effect"], "consistency": eff["consistency"]})
+    return Part(numbers, details, drawings)
 
 
 def dci(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np.ndarray,
-        factors: Factors | None, name: str, out_dir: Path, seed: int, max_train: int = 10000,
-        max_cells: int = 320000) -> Part:
-    """DCI: the study's single-factor shortcut and Eastwood & Williams' full metric.
+        factors: Factors | None, cfg: DCIParams, *, seed: int) -> Part:
+    """DCI: Eastwood & Williams' full metric and the study's single-factor shortcut.
 
-    Single factor, as the study computed it: one classifier from codes to
-    digit, fitted and scored on the same test codes; I = accuracy, D = sum
-    p^2, C = max p of its normalised importances. Full: one tree ensemble per
-    factor (digit, and the six morphometrics of `factors`), fitted on
-    training codes and scored on the test codes (held-out informativeness).
-    Both use the fast extra-trees importances (metrics.FOREST_TREES) on at
-    most max_cells / d rows, so a 256-dim code costs what a 16-dim one does.
+    One tree ensemble per factor (digit, and the six morphometrics of
+    `factors` when there are any), fitted on `cfg.n_train` training codes
+    and scored on the test codes (held-out informativeness). Every variant
+    fits on the same seeded training rows, whatever its latent size, so D,
+    C and I compare across variants. The study's single-factor numbers
+    read the digit column of the same fit: D = sum p^2 and C = max p of its
+    normalised importances, I = its held-out accuracy (the study scored on
+    the rows it fitted, which a 256-dim code memorises).
     """
-    d = z_test.shape[1]
-    cap = max(10, max_cells // d)
-    single_rows = subsample(len(z_test), cap, seed)
-    zs, ys = z_test[single_rows], y_test[single_rows, None].astype(np.float64)
-    r1, info1 = M.importance_matrix(zs, ys, zs, ys, np.array([True]), seed=seed)
-    numbers: dict[str, Any] = {**M.dci_single_factor(r1[:, 0], info1[0]), "dci_single_n": len(single_rows)}
-    details: dict[str, Any] = {"dci_single_importances": r1[:, 0].tolist()}
     if factors is None:
-        return Part(numbers, [], details)
+        train_rows = subsample(len(z_train), cfg.n_train, seed)
+        f_train, f_test, names = y_train[train_rows, None], y_test[:, None], ["digit"]
+    else:
+        if len(factors.test) != len(z_test) or factors.train_index.max(initial=-1) >= len(z_train):
+            raise DamagedFileError(f"{FACTORS}: the factors ({len(factors.test)} test rows, training rows up to "
+                             f"{factors.train_index.max(initial=-1)}) do not match the latents "
+                             f"({len(z_test)} test, {len(z_train)} train); rerun the baseline stage")
+        rows = subsample(len(factors.train_index), cfg.n_train, seed)
+        train_rows = factors.train_index[rows]
+        f_train = np.column_stack([y_train[train_rows], factors.train[rows]])
+        f_test = np.column_stack([y_test, factors.test])
+        names = ["digit", *factors.names]
+    discrete = np.array([True] + [False] * (len(names) - 1))
+    full = M.dci(z_train[train_rows], f_train.astype(np.float64), z_test, f_test.astype(np.float64), names,
+                 discrete, seed=seed)
+    importance = np.asarray(full.pop("importance_matrix"))  # (d, factors)
+    numbers: dict[str, Any] = {
+        **M.dci_single_factor(importance[:, 0], full["dci_informativeness_digit"]),
+        "dci_n_train": len(train_rows),
+    }
+    details: dict[str, Any] = {"dci_single_importances": importance[:, 0].tolist()}
+    if factors is None:
+        return Part(numbers, details)
 
-    if len(factors.test) != len(z_test) or factors.train_index.max(initial=-1) >= len(z_train):
-        raise ValueError(f"the factors ({len(factors.test)} test rows, training rows up to "
-                         f"{factors.train_index.max(initial=-1)}) do not match the latents "
-                         f"({len(z_test)} test, {len(z_train)} train); rerun the baseline stage")
-    rows = subsample(len(factors.train_index), min(max_train, cap), seed)
-    train_idx = factors.train_index[rows]
-    names = ["digit", *factors.names]
-    f_train = np.column_stack([y_train[train_idx], factors.train[rows]])
-    f_test = np.column_stack([y_test, factors.test])
-    mask = np.array([True] + [False] * len(factors.names))
-    full = M.dci(z_train[train_idx], f_train, z_test, f_test, names, mask, seed=seed)
-    importance = np.asarray(full.pop("importance_matrix"))
     numbers.update(full)
-    numbers["dci_n_train"] = len(rows)
     details.update(dci_importance_matrix=importance.tolist(), dci_factors=names)
-
+    d = importance.shape[0]
     codes = np.arange(d)
     if d > HEATMAP_MAX_CODES:
         codes = np.sort(np.argsort(-importance.sum(axis=1), kind="stable")[:HEATMAP_MAX_CODES])
     shown = "" if len(codes) == d else f" (top {len(codes)} of {d} codes)"
-    fig = plots.importance_heatmap(importance[codes], [f"z{j}" for j in codes], names,
-                                   f"{name}: DCI importances{shown}\nD {full['dci_disentanglement']:.2f}, "
-                                   f"C {full['dci_completeness']:.2f}, I {full['dci_informativeness']:.2f}")
-    return Part(numbers, [plots.save(out_dir / "dci_importance.png", fig)], details)
+    title = (f"DCI importances{shown}, {len(train_rows):,} training rows\nD {full['dci_disentanglement']:.2f}, "
+             f"C {full['dci_completeness']:.2f}, I {full['dci_informativeness']:.2f}")
+    return Part(numbers, details, {"dci_importance.png": Drawing(
+        plots.importance_heatmap, title,
+        {"matrix": importance[codes], "row_names": [f"z{j}" for j in codes], "col_names": names})})
 
 
 # --------------------------------------------------------------------------- #
@@ -404,11 +461,15 @@ def dci(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np
 # --------------------------------------------------------------------------- #
 
 
-def analyze_arrays(inputs: VariantInputs, cfg: AnalyzeParams, seed: int, out_dir: Path) -> AnalysisResult:
-    """Run every analysis on one variant's in-memory inputs; time each part."""
+def analyze_arrays(inputs: VariantInputs, cfg: AnalyzeParams, seed: int, out_dir: Path,
+                   n_jobs: int | None = None) -> AnalysisResult:
+    """Run every analysis on one variant's in-memory inputs, then draw; time each step.
+
+    `n_jobs` threads for t-SNE (default: every available core).
+    """
     z, y = inputs.z_test, inputs.y_test
     images01 = inputs.images_test.astype(np.float32) / 255.0
-    name = inputs.name
+    n_jobs = n_jobs or available_cores()
     metrics: dict[str, Any] = {
         "latent_dim": int(z.shape[1]),
         "n_test": int(len(y)),
@@ -419,31 +480,31 @@ def analyze_arrays(inputs: VariantInputs, cfg: AnalyzeParams, seed: int, out_dir
 
     shown = images01[: cfg.n_recon]
     parts: dict[str, Callable[[], Part]] = {
-        "reconstructions": lambda: reconstructions(shown, inputs.decode(inputs.encode(shown)), name, out_dir),
-        "loss": lambda: loss_history(inputs.history, name, out_dir),
-        "latent_views": lambda: latent_views(z, y, name, out_dir, seed),
-        "tsne": lambda: tsne_view(z, y, name, out_dir, seed, cfg.tsne_max_points, cfg.tsne_perplexity,
-                                  cfg.tsne_max_iter),
+        "reconstructions": lambda: reconstructions(shown, inputs.decode(inputs.encode(shown))),
+        "loss": lambda: loss_history(inputs.history),
+        "latent_views": lambda: latent_views(z, y, seed),
+        "tsne": lambda: tsne_view(z, y, cfg.tsne, seed, n_jobs),
         "clustering": lambda: clustering(z, y, cfg.kmeans_seeds, seed),
-        "probes": lambda: probes(inputs.z_train, inputs.y_train, z, y, seed, cfg.knn_k, cfg.probe_max_train),
-        "spectrum": lambda: spectrum(z, name, out_dir, cfg.eigen_threshold),
-        "robustness": lambda: robustness(inputs.encode, inputs.decode, images01, y, name, out_dir, seed,
-                                         cfg.noise_stds, cfg.noise_view_std, cfg.noise_max_images, cfg.n_recon),
-        "traversals": lambda: traversals(inputs.decode, z, images01, y, name, out_dir, seed,
-                                         cfg.traversal_images, cfg.traversal_range, cfg.traversal_steps,
-                                         cfg.traversal_max_rows, cfg.traversal_n_images, cfg.traversal_max_dims),
-        "dci": lambda: dci(inputs.z_train, inputs.y_train, z, y, inputs.factors, name, out_dir, seed,
-                           cfg.dci_max_train, cfg.dci_max_cells),
+        "probes": lambda: probes(inputs.z_train, inputs.y_train, z, y, k=cfg.knn_k, max_train=cfg.probe_max_train,
+                                 seed=seed),
+        "spectrum": lambda: spectrum(z, cfg.eigen_threshold),
+        "robustness": lambda: robustness(inputs.encode, inputs.decode, images01, y, cfg.noise, seed=seed,
+                                         n_show=cfg.n_recon),
+        "traversals": lambda: traversals(inputs.decode, z, images01, y, cfg.traversal, seed=seed),
+        "dci": lambda: dci(inputs.z_train, inputs.y_train, z, y, inputs.factors, cfg.dci, seed=seed),
     }
     result = AnalysisResult(metrics)
+    drawings: dict[str, Drawing] = {}
     for part_name, run in parts.items():
         start = time.perf_counter()
         part = run()
         result.seconds[part_name] = time.perf_counter() - start
         result.metrics.update(part.metrics)
-        result.figures.extend(part.figures)
         result.details.update(part.details)
-    result.details["seconds"] = dict(result.seconds)
+        drawings.update(part.drawings)
+    start = time.perf_counter()
+    result.figures = draw(drawings, inputs.name, out_dir)
+    result.seconds["drawing"] = time.perf_counter() - start
     return result
 
 
@@ -453,7 +514,7 @@ def load_inputs(name: str, params: Params) -> tuple[VariantInputs, Any]:
     lat = read_npz(paths.latents(name), required=LATENT_KEYS)
     images, labels = load_arrays(paths.MNIST).subset(TEST)
     if not np.array_equal(labels, lat["y_test"]):
-        raise ValueError(f"{paths.latents(name)} does not match {paths.MNIST}; rerun extract ({name})")
+        raise DamagedFileError(f"{paths.latents(name)} does not match {paths.MNIST}; rerun extract ({name})")
     model, device = ckpt.build(), resolve_device(params.train.device)
     model = model.to(device)
     inputs = VariantInputs(
@@ -468,6 +529,5 @@ def load_inputs(name: str, params: Params) -> tuple[VariantInputs, Any]:
 def analyze_variant(name: str, params: Params) -> AnalysisResult:
     inputs, ckpt = load_inputs(name, params)
     result = analyze_arrays(inputs, params.analyze, params.seed, paths.plots(name))
-    result.metrics.update(n_params=int(ckpt.params["n_params"]), train_seconds=float(ckpt.train_seconds))
-    result.run_id = ckpt.mlflow_run_id
+    result.metrics["n_params"] = int(ckpt.params["n_params"])
     return result

@@ -88,50 +88,71 @@ class VariantParams(_Section):
         return self
 
 
+# Floats that must be real numbers: YAML's .inf and .nan parse as floats.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class TSNEParams(_Section):
+    # Seeded t-SNE of the test latents; null: every test point (the studies' setting).
+    max_points: Annotated[int, Field(strict=True, ge=10)] | None = None
+    perplexity: Annotated[FiniteFloat, Field(gt=0, le=100)] = 30.0
+    # The first 250 iterations are early exaggeration; at least 50 more.
+    max_iter: Annotated[int, Field(strict=True, ge=300, le=100_000)] = 750
+
+
+class NoiseParams(_Section):
+    # Gaussian pixel noise (clamped to [0,1]) added to test images.
+    stds: list[Annotated[FiniteFloat, Field(gt=0, le=10)]] = Field(
+        default_factory=lambda: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0])
+    view_std: Annotated[FiniteFloat, Field(gt=0, le=10)] = 0.5
+    max_images: PositiveInt | None = 2000
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NoiseParams:
+        if not self.stds:
+            raise ValueError("stds=[] is not allowed: give at least one noise level")
+        if self.view_std not in self.stds:
+            raise ValueError(f"view_std={self.view_std} is not allowed: it must be one of stds={self.stds}")
+        return self
+
+
+class TraversalParams(_Section):
+    # Grids for these test images, each latent coordinate set to values in [-range, range].
+    images: list[NonNegativeInt] = Field(default_factory=lambda: [12, 19])
+    range: Annotated[FiniteFloat, Field(gt=0, le=1e6)] = 3.0
+    steps: Annotated[int, Field(strict=True, ge=2, le=32)] = 10
+    # Grid rows: every latent dim up to this many, else the highest-variance ones.
+    max_rows: Annotated[int, Field(strict=True, ge=1, le=64)] = 16
+    # Per-dimension effect and consistency over this many test images, for at
+    # most max_dims dims (the highest-variance ones when there are more).
+    n_images: Annotated[int, Field(strict=True, ge=2, le=100_000)] = 100
+    max_dims: Annotated[int, Field(strict=True, ge=1, le=4096)] = 64
+
+
+class DCIParams(_Section):
+    # Every variant's tree ensembles fit on these many training rows (the same
+    # seeded rows for all), so D, C and I compare across latent sizes.
+    n_train: Annotated[int, Field(strict=True, ge=10, le=1_000_000)] = 1250
+
+
 class AnalyzeParams(_Section):
-    kmeans_seeds: PositiveInt = 10
+    kmeans_seeds: Annotated[int, Field(strict=True, ge=1, le=1000)] = 10
     n_recon: Annotated[int, Field(strict=True, ge=1, le=64)] = 10
     # Probes: logistic regression and k-NN fitted on (a seeded subset of) the
     # training latents, scored on the test latents. null: every training latent.
     probe_max_train: PositiveInt | None = 10000
-    knn_k: PositiveInt = 5
-    # t-SNE of the test latents; null: every test point (the studies' setting).
-    tsne_max_points: Annotated[int, Field(strict=True, ge=10)] | None = None
-    tsne_perplexity: Annotated[float, Field(gt=0, le=100)] = 30.0
-    # The first 250 iterations are sklearn's early exaggeration; at least 50 more.
-    # 750 is openTSNE's schedule (250 + 500); sklearn's default is 1000.
-    tsne_max_iter: Annotated[int, Field(strict=True, ge=300)] = 750
+    knn_k: Annotated[int, Field(strict=True, ge=1, le=1000)] = 5
     # The study's reading: count eigenvalues of the latent covariance above this.
-    eigen_threshold: Annotated[float, Field(ge=0)] = 10.0
-    # Gaussian pixel noise (clamped to [0,1]) added to test images.
-    noise_stds: list[Annotated[float, Field(gt=0, le=10)]] = Field(
-        default_factory=lambda: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0])
-    noise_view_std: Annotated[float, Field(gt=0, le=10)] = 0.5
-    noise_max_images: PositiveInt | None = 2000
-    # Latent traversals: grids for these test images, values in [-range, range].
-    traversal_images: list[NonNegativeInt] = Field(default_factory=lambda: [12, 19])
-    traversal_range: Annotated[float, Field(gt=0)] = 3.0
-    traversal_steps: Annotated[int, Field(strict=True, ge=2, le=32)] = 10
-    # Grid rows: every latent dim up to this many, else the highest-variance ones.
-    traversal_max_rows: Annotated[int, Field(strict=True, ge=1, le=64)] = 16
-    # Per-dimension effect and consistency over this many test images, for at
-    # most traversal_max_dims dims (the highest-variance ones when there are more).
-    traversal_n_images: Annotated[int, Field(strict=True, ge=2)] = 100
-    traversal_max_dims: PositiveInt = 64
-    # DCI tree ensembles fit on at most this many rows, and at most
-    # dci_max_cells / latent size rows, so wide codes cost what narrow ones do.
-    dci_max_train: Annotated[int, Field(strict=True, ge=10)] = 10000
-    dci_max_cells: Annotated[int, Field(strict=True, ge=1000)] = 320000
+    eigen_threshold: Annotated[FiniteFloat, Field(ge=0)] = 10.0
+    tsne: TSNEParams = TSNEParams()
+    noise: NoiseParams = NoiseParams()
+    traversal: TraversalParams = TraversalParams()
+    dci: DCIParams = DCIParams()
 
     @model_validator(mode="after")
     def _consistent(self) -> AnalyzeParams:
-        if not self.noise_stds:
-            raise ValueError("noise_stds=[] is not allowed: give at least one noise level")
-        if self.noise_view_std not in self.noise_stds:
-            raise ValueError(
-                f"noise_view_std={self.noise_view_std} is not allowed: it must be one of "
-                f"noise_stds={self.noise_stds}"
-            )
+        if self.probe_max_train is not None and self.knn_k > self.probe_max_train:
+            raise ValueError(f"knn_k={self.knn_k} is not allowed: at most probe_max_train={self.probe_max_train}")
         return self
 
 

@@ -343,14 +343,31 @@ def disentanglement(importance) -> float:
 
 
 def completeness(importance) -> float:
-    """Overall C = unweighted mean of C_j over factors.
+    """Overall C = unweighted mean of C_j over factors (Eastwood & Williams 2018).
 
-    Eastwood & Williams average the per-factor completeness; we follow them
-    (not an importance-weighted mean) so a factor no code predicts pulls C
-    down instead of vanishing. A factor with zero importance everywhere scores
-    C_j = 0; with one code (D = 1) a used factor scores C_j = 1.
+    A factor no code predicts pulls C down instead of vanishing: it scores
+    C_j = 0 (zero importance everywhere). With one code (D = 1) a used factor
+    scores C_j = 1. See `completeness_weighted` for disentanglement_lib's form.
     """
     return float(np.mean(completeness_per_factor(importance)))
+
+
+def completeness_weighted(importance) -> float:
+    """C weighted by factor importance, as disentanglement_lib computes it.
+
+    C_w = sum_j w_j C_j with w_j = (column j sum) / (matrix sum). When every
+    factor's importances sum to the same total (tree importances are
+    normalised per factor, so each column sums to 1 unless a factor was never
+    split on) it equals the unweighted mean; it differs when factors carry
+    unequal importance mass, where weak factors count less. An all-zero
+    matrix scores 0.
+    """
+    r = _as_importance("importance", importance, ndim=2)
+    total = r.sum()
+    if total <= 0:
+        return 0.0
+    weights = r.sum(axis=0) / total
+    return float(np.clip(weights @ completeness_per_factor(r), 0.0, 1.0))
 
 
 def _check_factor_data(z_train, factors_train, z_test, factors_test, discrete_mask):
@@ -485,7 +502,7 @@ def dci(
     n_estimators: int = FOREST_TREES,
     max_depth: int | None = FOREST_DEPTH,
 ) -> dict:
-    """Full DCI: D, C, mean I, per-factor I and the importance matrix as nested lists."""
+    """Full DCI: D, C (unweighted and weighted), mean I, per-factor I and the importance matrix as nested lists."""
     names = [str(name) for name in factor_names]
     n_factors = _as_matrix("factors_train", factors_train).shape[1]
     if len(names) != n_factors:
@@ -498,6 +515,7 @@ def dci(
     out = {
         "dci_disentanglement": disentanglement(r),
         "dci_completeness": completeness(r),
+        "dci_completeness_weighted": completeness_weighted(r),
         "dci_informativeness": float(info.mean()),
     }
     for name, value in zip(names, info, strict=True):

@@ -26,9 +26,12 @@ def tiny_params(variants: tuple[str, ...] = FAST_VARIANTS) -> dict:
     for variant in params["variants"].values():
         variant.update(epochs=1, batch_size=min(variant["batch_size"], 32))
     # Keep every analysis, on a few points: the e2e test checks wiring, not statistics.
-    params["analyze"].update(kmeans_seeds=2, probe_max_train=200, tsne_max_points=100, tsne_max_iter=300,
-                             noise_max_images=50, traversal_n_images=10, traversal_max_dims=4,
-                             traversal_max_rows=4, dci_max_train=100, dci_max_cells=20000)
+    analyze = params["analyze"]
+    analyze.update(kmeans_seeds=2, probe_max_train=200)
+    analyze["tsne"].update(max_points=100, max_iter=300)
+    analyze["noise"].update(max_images=50)
+    analyze["traversal"].update(n_images=10, max_dims=4, max_rows=4)
+    analyze["dci"].update(n_train=100)
     params["baseline"].update(ks=[2, 5], kmeans_seeds=1, factor_train_n=100, morpho_scale=2)
     params["compare"]["sweep"] = [v for v in params["compare"]["sweep"] if v in variants] or [variants[-1]]
     return params

@@ -14,13 +14,12 @@ import torch
 from latent_atlas import analysis as A
 from latent_atlas import paths
 from latent_atlas.baseline import FACTORS, measure_factors
-from latent_atlas.config import ConfigError, parse_params
+from latent_atlas.config import ConfigError, DCIParams, NoiseParams, TraversalParams, TSNEParams, parse_params
 from latent_atlas.data import TEST, TRAIN, MNISTArrays, save_arrays
 from latent_atlas.inference import run_model
-from latent_atlas.io import write_npz
+from latent_atlas.io import write_json, write_npz
 from latent_atlas.models import (
     Checkpoint,
-    ModelConfig,
     build_model,
     count_parameters,
     save_checkpoint,
@@ -30,7 +29,7 @@ N_TRAIN, N_TEST = 80, 40
 
 # Every variant gets these scalar keys (classifier variants add accuracy).
 EXPECTED_KEYS = {
-    "latent_dim", "n_params", "n_test", "test_mse", "train_seconds", "final_train_loss",
+    "latent_dim", "n_params", "n_test", "test_mse", "final_train_loss",
     "view_knn_latent12", "view_knn_pca2", "pca2_explained",
     "tsne_points", "tsne_kl_divergence", "view_knn_tsne",
     "purity_best", "purity_mean", "purity_std", "nmi", "ari",
@@ -39,15 +38,15 @@ EXPECTED_KEYS = {
     "noise_latent_shift", "noise_latent_shift_rel", "noise_recon_mse", "noise_images",
     "traversal_effect_mean", "traversal_consistency_mean", "traversal_consistency_weighted",
     "traversal_n_dims", "traversal_n_images",
-    "dci_single_disentanglement", "dci_single_completeness", "dci_single_informativeness", "dci_single_n",
-    "dci_disentanglement", "dci_completeness", "dci_informativeness", "dci_n_train",
+    "dci_single_disentanglement", "dci_single_completeness", "dci_single_informativeness",
+    "dci_disentanglement", "dci_completeness", "dci_completeness_weighted", "dci_informativeness", "dci_n_train",
     *(f"dci_informativeness_{f}" for f in ("digit", "area", "length", "thickness", "slant", "width", "height")),
 }
 EXPECTED_DETAILS = {
     "eigenvalues", "explained_ratio", "eigen_threshold", "noise_std", "noise_latent_shift", "noise_recon_mse",
     "noise_input_mse", "noise_view_std", "noise_latent_spread", "traversal_dims", "traversal_effect",
     "traversal_consistency", "traversal_values", "traversal_images", "traversal_grid_dims",
-    "dci_single_importances", "dci_importance_matrix", "dci_factors", "seconds",
+    "dci_single_importances", "dci_importance_matrix", "dci_factors",
 }
 EXPECTED_FIGURES = {
     "reconstructions.png", "loss.png", "latent_scatter.png", "latent_pca.png", "latent_tsne.png", "scree.png",
@@ -55,10 +54,11 @@ EXPECTED_FIGURES = {
     "traversal_effects.png", "dci_importance.png",
 }
 TINY_ANALYZE = {
-    "kmeans_seeds": 2, "n_recon": 4, "probe_max_train": 60, "tsne_max_points": 30, "tsne_max_iter": 300,
-    "noise_stds": [0.1, 0.5, 2.0], "noise_view_std": 0.5, "noise_max_images": 20,
-    "traversal_images": [12, 19], "traversal_steps": 4, "traversal_max_rows": 3, "traversal_n_images": 5,
-    "traversal_max_dims": 4, "dci_max_train": 50, "dci_max_cells": 2000,
+    "kmeans_seeds": 2, "n_recon": 4, "probe_max_train": 60,
+    "tsne": {"max_points": 30, "max_iter": 300},
+    "noise": {"stds": [0.1, 0.5, 2.0], "view_std": 0.5, "max_images": 20},
+    "traversal": {"images": [12, 19], "steps": 4, "max_rows": 3, "n_images": 5, "max_dims": 4},
+    "dci": {"n_train": 50},
 }
 VARIANTS = {
     "tiny_mlp": {"arch": "mlp", "latent_dim": 3, "hidden": [16]},
@@ -81,8 +81,7 @@ def fake_mnist(seed: int = 0) -> MNISTArrays:
 def make_variant(name: str, spec: dict, params, data: MNISTArrays) -> None:
     torch.manual_seed(0)
     variant = params.variant(name)
-    config = ModelConfig(arch=variant.arch, latent_dim=params.latent_dim_of(name), hidden=tuple(variant.hidden),
-                         head_hidden=tuple(variant.head_hidden), output=variant.output)
+    config = params.model_config_of(name)
     model = build_model(config).eval()
     history = [{"epoch": 1, "train_loss": 0.3}, {"epoch": 2, "train_loss": 0.2}]
     save_checkpoint(paths.checkpoint(name), Checkpoint(
@@ -135,7 +134,8 @@ def test_analyze_variant_makes_every_metric_and_figure(project, name):
         assert path.parent == root / "plots" / name
         assert path.stat().st_size > 1000, figure
     assert result.scalars() == {k: float(v) for k, v in result.metrics.items()}
-    assert set(result.seconds) == set(result.details["seconds"])
+    assert set(result.seconds) == {"reconstructions", "loss", "latent_views", "tsne", "clustering", "probes",
+                                   "spectrum", "robustness", "traversals", "dci", "drawing"}
 
 
 def test_metric_values_are_in_range(project):
@@ -143,15 +143,18 @@ def test_metric_values_are_in_range(project):
     for name, result in results.items():
         m = result.metrics
         assert m["n_test"] == N_TEST
-        assert len(result.details["traversal_effect"]) == min(m["latent_dim"], TINY_ANALYZE["traversal_max_dims"])
+        assert len(result.details["traversal_effect"]) == min(m["latent_dim"], TINY_ANALYZE["traversal"]["max_dims"])
         assert 0 <= m["purity_mean"] <= m["purity_best"] <= 1
         for key in ("probe_linear_accuracy", "probe_knn_accuracy", "view_knn_tsne", "dci_completeness",
-                    "dci_disentanglement", "dci_informativeness", "dci_single_informativeness"):
+                    "dci_completeness_weighted", "dci_disentanglement", "dci_informativeness",
+                    "dci_single_informativeness"):
             assert 0 <= m[key] <= 1, (name, key)
-        assert m["tsne_points"] == TINY_ANALYZE["tsne_max_points"]
-        assert m["noise_images"] == TINY_ANALYZE["noise_max_images"]
-        assert m["traversal_n_images"] == TINY_ANALYZE["traversal_n_images"]
-        assert result.details["noise_std"] == TINY_ANALYZE["noise_stds"]
+        assert m["tsne_points"] == TINY_ANALYZE["tsne"]["max_points"]
+        assert m["noise_images"] == TINY_ANALYZE["noise"]["max_images"]
+        assert m["traversal_n_images"] == TINY_ANALYZE["traversal"]["n_images"]
+        assert result.details["noise_std"] == TINY_ANALYZE["noise"]["stds"]
+        # The study's single-factor numbers read the digit column of the full, held-out DCI.
+        assert m["dci_single_informativeness"] == m["dci_informativeness_digit"]
         assert len(result.details["eigenvalues"]) == m["latent_dim"]
 
 
@@ -159,21 +162,29 @@ def test_wide_codes_are_capped_and_say_so(project):
     _, _, results = project
     spatial = results["tiny_spatial"]
     assert spatial.metrics["latent_dim"] == 256
-    assert spatial.metrics["traversal_n_dims"] == TINY_ANALYZE["traversal_max_dims"]
-    assert len(spatial.details["traversal_grid_dims"]) == TINY_ANALYZE["traversal_max_rows"]
-    # DCI rows capped by cells: 2000 // 256 = 7, then the floor of 10 rows.
-    assert spatial.metrics["dci_n_train"] == 10 and spatial.metrics["dci_single_n"] == 10
+    assert spatial.metrics["traversal_n_dims"] == TINY_ANALYZE["traversal"]["max_dims"]
+    assert len(spatial.details["traversal_grid_dims"]) == TINY_ANALYZE["traversal"]["max_rows"]
     narrow = results["tiny_mlp"]
     assert narrow.metrics["traversal_n_dims"] == 3 and narrow.details["traversal_grid_dims"] == [0, 1, 2]
 
 
-def test_the_analysis_is_reproducible(project):
+def test_every_variant_fits_dci_on_the_same_number_of_rows(project):
+    _, _, results = project
+    # 3, 5 and 256 dims alike: n_train rows of the 60 with factors, whatever the width.
+    assert {r.metrics["dci_n_train"] for r in results.values()} == {TINY_ANALYZE["dci"]["n_train"]}
+
+
+@pytest.mark.parametrize("name", ["tiny_mlp", "tiny_spatial"])
+def test_identical_inputs_give_byte_identical_outputs(project, name, tmp_path):
+    """DVC compares hashes: a rerun on the same inputs must not change a byte of the metrics files."""
     root, params, results = project
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        again = A.analyze_variant("tiny_mlp", params)
-    # Parallel tree fits may sum in another order: equal up to round-off.
-    assert again.metrics == pytest.approx(results["tiny_mlp"].metrics, rel=1e-9)
+        again = A.analyze_variant(name, params)
+    for label, first, second in (("metrics", results[name].metrics, again.metrics),
+                                 ("details", results[name].details, again.details)):
+        a, b = write_json(tmp_path / f"a_{label}.json", first), write_json(tmp_path / f"b_{label}.json", second)
+        assert a.read_bytes() == b.read_bytes(), label
 
 
 def test_classifier_accuracy_comes_from_the_log_probs():
@@ -188,7 +199,7 @@ def test_factors_that_do_not_match_the_latents_are_refused(tmp_path):
     y = np.arange(20) % 2
     factors = Factors(np.zeros((19, 6)), np.zeros((5, 6)), np.arange(5))
     with pytest.raises(ValueError, match="do not match the latents"):
-        A.dci(z, y, z, y, factors, "x", tmp_path, seed=0)
+        A.dci(z, y, z, y, factors, DCIParams(), seed=0)
 
 
 # --------------------------------------------------------------------------- #
@@ -215,14 +226,23 @@ def test_view_knn_accuracy_separated_and_mixed():
     assert A.view_knn_accuracy(rng.normal(size=(200, 2)), y, seed=0) < 0.5
 
 
-def test_spectrum_counts_eigenvalues_above_the_threshold(tmp_path):
+def test_spectrum_counts_eigenvalues_above_the_threshold():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(20000, 4)) * np.sqrt([40.0, 20.0, 5.0, 1.0])
-    part = A.spectrum(z, "toy", tmp_path, threshold=10.0)
+    part = A.spectrum(z, threshold=10.0)
     assert part.metrics["eigenvalues_above_threshold"] == 2
     assert part.metrics["eigenvalue_max"] == pytest.approx(40.0, rel=0.05)
     assert part.details["eigen_threshold"] == 10.0
-    assert (tmp_path / "scree.png").exists()
+    # What to draw is data: the scree gets the same eigenvalues and the threshold line.
+    scree = part.drawings["scree.png"]
+    assert scree.data["eigenvalues"].tolist() == pytest.approx(part.details["eigenvalues"])
+    assert scree.data["threshold"] == 10.0
+
+
+def test_draw_saves_each_drawing_under_its_file_name(tmp_path):
+    part = A.spectrum(np.random.default_rng(0).normal(size=(50, 3)), threshold=1.0)
+    figures = A.draw(part.drawings, "toy", tmp_path)
+    assert figures == [tmp_path / "scree.png"] and figures[0].stat().st_size > 1000
 
 
 def identity_codec():
@@ -237,11 +257,11 @@ def identity_codec():
     return encode, decode
 
 
-def test_robustness_of_the_identity_is_the_noise_itself(tmp_path):
+def test_robustness_of_the_identity_is_the_noise_itself():
     encode, decode = identity_codec()
     images = np.random.default_rng(0).random((30, 28, 28)) * 0.5 + 0.25
-    part = A.robustness(encode, decode, images, np.arange(30) % 10, "identity", tmp_path, seed=0,
-                        stds=[0.05, 0.2], view_std=0.2, n_show=3)
+    cfg = NoiseParams(stds=[0.05, 0.2], view_std=0.2)
+    part = A.robustness(encode, decode, images, np.arange(30) % 10, cfg, seed=0, n_show=3)
     # The reconstruction is the noisy input, so its error is exactly the input's.
     assert part.details["noise_recon_mse"] == pytest.approx(part.details["noise_input_mse"])
     assert part.metrics["noise_recon_mse"] == part.details["noise_recon_mse"][1]
@@ -249,10 +269,26 @@ def test_robustness_of_the_identity_is_the_noise_itself(tmp_path):
     assert part.details["noise_latent_shift"][0] == pytest.approx(0.05 * 28, rel=0.05)
     assert part.metrics["noise_latent_shift_rel"] == pytest.approx(
         part.metrics["noise_latent_shift"] / part.details["noise_latent_spread"])
-    assert {p.name for p in part.figures} == {"noise_robustness.png", "noise_view.png", "noise_reconstructions.png"}
+    assert set(part.drawings) == {"noise_robustness.png", "noise_view.png", "noise_reconstructions.png"}
+    # Three images shown, in four rows: clean, noisy and both reconstructions.
+    rows = part.drawings["noise_reconstructions.png"].data["rows"]
+    assert [len(r) for r in rows] == [3, 3, 3, 3]
+    np.testing.assert_array_equal(rows[0], images[:3])
 
 
-def test_traversals_of_a_linear_decoder_are_fully_consistent(tmp_path):
+def test_traversal_grid_sets_one_coordinate_per_row():
+    def decode(codes):  # the code's first two coordinates, painted into two pixels
+        out = np.zeros((len(codes), 28, 28))
+        out[:, 0, 0], out[:, 0, 1] = codes[:, 0], codes[:, 1]
+        return out
+
+    grid = A.traversal_grid(decode, np.array([5.0, 7.0, 9.0]), [1, 0], np.array([-1.0, 1.0]))
+    assert grid.shape == (2, 2, 28, 28)
+    assert grid[0, :, 0, 1].tolist() == [-1.0, 1.0] and grid[0, :, 0, 0].tolist() == [5.0, 5.0]  # row: dim 1
+    assert grid[1, :, 0, 0].tolist() == [-1.0, 1.0] and grid[1, :, 0, 1].tolist() == [7.0, 7.0]  # row: dim 0
+
+
+def test_traversals_of_a_linear_decoder_are_fully_consistent():
     rng = np.random.default_rng(0)
     weights = rng.normal(scale=0.01, size=(3, 784))
 
@@ -260,8 +296,8 @@ def test_traversals_of_a_linear_decoder_are_fully_consistent(tmp_path):
         return (np.asarray(codes) @ weights).reshape(len(codes), 28, 28) + 0.5
 
     z = rng.normal(size=(25, 3))
-    part = A.traversals(decode, z, np.zeros((25, 28, 28)), np.arange(25) % 10, "linear", tmp_path, seed=0,
-                        image_indices=(12, 30), value_range=3.0, steps=4, max_rows=2, n_images=10, max_dims=3)
+    cfg = TraversalParams(images=[12, 30], range=3.0, steps=4, max_rows=2, n_images=10, max_dims=3)
+    part = A.traversals(decode, z, np.zeros((25, 28, 28)), np.arange(25) % 10, cfg, seed=0)
     step = 2.0  # values -3, -1, 1, 3
     assert part.details["traversal_effect"] == pytest.approx(list(np.abs(weights).mean(axis=1) * step))
     assert part.metrics["traversal_consistency_mean"] == pytest.approx(1.0)
@@ -269,25 +305,50 @@ def test_traversals_of_a_linear_decoder_are_fully_consistent(tmp_path):
     assert len(part.details["traversal_grid_dims"]) == 2
     # Image 30 is beyond the 25 test codes: skipped, not an error.
     assert part.details["traversal_images"] == [12]
-    assert {p.name for p in part.figures} == {"traversal_12.png", "traversal_effects.png"}
+    assert set(part.drawings) == {"traversal_12.png", "traversal_effects.png"}
 
 
-def test_dci_without_factors_gives_the_single_factor_numbers(tmp_path):
+def test_dci_without_factors_gives_the_single_factor_numbers():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 40)
     z = np.column_stack([y + rng.normal(scale=0.05, size=120), rng.normal(size=120)])
-    part = A.dci(z, y, z, y, None, "toy", tmp_path, seed=0)
+    part = A.dci(z, y, z, y, None, DCIParams(n_train=100), seed=0)
     assert set(part.metrics) == {"dci_single_disentanglement", "dci_single_completeness",
-                                 "dci_single_informativeness", "dci_single_n"}
+                                 "dci_single_informativeness", "dci_n_train"}
+    assert part.metrics["dci_n_train"] == 100
     # The digit is in code 0 alone: its importance dominates.
     assert part.metrics["dci_single_completeness"] > 0.8
     assert part.metrics["dci_single_informativeness"] == 1.0
-    assert part.figures == []
+    assert part.drawings == {}
 
 
-def test_probes_skip_a_single_class_training_set(tmp_path, caplog):
+def test_single_factor_informativeness_is_held_out():
+    """Codes of pure noise say nothing about the digit: held-out accuracy is near chance (10%).
+
+    Scored on the rows it was fitted on, a 256-dim code memorises them (the study's I = 1).
+    """
+    rng = np.random.default_rng(0)
+    z_train, z_test = rng.normal(size=(500, 256)), rng.normal(size=(500, 256))
+    y_train, y_test = rng.integers(0, 10, 500), rng.integers(0, 10, 500)
+    part = A.dci(z_train, y_train, z_test, y_test, None, DCIParams(n_train=500), seed=0)
+    assert part.metrics["dci_single_informativeness"] < 0.2
+
+
+def test_tsne_is_seeded_and_caps_points():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 30)
+    z = np.eye(3)[y] * 10 + rng.normal(scale=0.1, size=(90, 3))
+    cfg = TSNEParams(max_points=60, perplexity=10.0, max_iter=300)
+    first, second = A.tsne_view(z, y, cfg, seed=0, n_jobs=1), A.tsne_view(z, y, cfg, seed=0, n_jobs=1)
+    assert first.metrics == second.metrics and first.metrics["tsne_points"] == 60
+    # Three tight clusters stay three islands in the picture.
+    assert first.metrics["view_knn_tsne"] == 1.0
+    assert first.drawings["latent_tsne.png"].data["points"].shape == (60, 2)
+
+
+def test_probes_skip_a_single_class_training_set(caplog):
     z = np.random.default_rng(0).normal(size=(20, 2))
-    part = A.probes(z, np.zeros(20, dtype=int), z, np.arange(20) % 2, seed=0)
+    part = A.probes(z, np.zeros(20, dtype=int), z, np.arange(20) % 2, k=5, max_train=None, seed=0)
     assert part.metrics == {} and "single digit" in caplog.text
 
 
@@ -296,11 +357,19 @@ def test_details_path_sits_beside_the_metrics_file():
 
 
 @pytest.mark.parametrize(("change", "pattern"), [
-    ({"noise_view_std": 0.3}, r"noise_view_std=0\.3 .*noise_stds"),
-    ({"noise_stds": []}, r"noise_stds=\[\]"),
-    ({"tsne_max_iter": 250}, r"analyze\.tsne_max_iter=250"),
-    ({"tsne_max_points": 5}, r"analyze\.tsne_max_points=5"),
-    ({"traversal_steps": 1}, r"analyze\.traversal_steps=1"),
+    ({"noise": {"view_std": 0.3, "stds": [0.1]}}, r"view_std=0\.3 .*stds"),
+    ({"noise": {"stds": []}}, r"stds=\[\]"),
+    ({"noise": {"stds": [0.1, float("inf")]}}, r"analyze\.noise\.stds\.1=inf .*finite"),
+    ({"tsne": {"max_iter": 250}}, r"analyze\.tsne\.max_iter=250"),
+    ({"tsne": {"max_points": 5}}, r"analyze\.tsne\.max_points=5"),
+    ({"tsne": {"perplexity": float("nan")}}, r"analyze\.tsne\.perplexity=nan .*finite"),
+    ({"traversal": {"steps": 1}}, r"analyze\.traversal\.steps=1"),
+    ({"traversal": {"range": float("inf")}}, r"analyze\.traversal\.range=inf .*finite"),
+    ({"eigen_threshold": float("nan")}, r"analyze\.eigen_threshold=nan .*finite"),
+    ({"knn_k": 5000}, r"analyze\.knn_k=5000 .*less than or equal to 1000"),
+    ({"knn_k": 100, "probe_max_train": 60}, r"knn_k=100 .*probe_max_train=60"),
+    ({"dci": {"n_train": 5}}, r"analyze\.dci\.n_train=5"),
+    ({"tsne_max_points": 100}, r"unknown key 'analyze\.tsne_max_points'"),
 ])
 def test_bad_analyze_params_are_one_line(change, pattern):
     import re
@@ -309,3 +378,13 @@ def test_bad_analyze_params_are_one_line(change, pattern):
         parse_params({"analyze": {**TINY_ANALYZE, **change}})
     assert re.search(pattern, str(info.value)), str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_yaml_infinity_is_refused_by_key(tmp_path):
+    """YAML's .inf reaches the params as a float: it must be refused up front, naming the key."""
+    from latent_atlas.config import load_params
+
+    path = tmp_path / "params.yaml"
+    path.write_text("analyze:\n  traversal:\n    range: .inf\n")
+    with pytest.raises(ConfigError, match=r"analyze\.traversal\.range=inf"):
+        load_params(path)

@@ -147,6 +147,6 @@ def test_default_baseline_sizes_follow_the_issue():
 
     params = load_params(PROJECT / "params.yaml")
     assert params.baseline.ks == [2, 3, 5, 6, 9, 10, 16, 32, 50]
-    assert params.analyze.tsne_max_points is None
-    assert params.analyze.traversal_images == [12, 19] and params.analyze.traversal_steps == 10
-    assert params.analyze.noise_stds[0] == 0.01 and params.analyze.noise_stds[-1] == 2.0
+    assert params.analyze.tsne.max_points is None
+    assert params.analyze.traversal.images == [12, 19] and params.analyze.traversal.steps == 10
+    assert params.analyze.noise.stds[0] == 0.01 and params.analyze.noise.stds[-1] == 2.0

@@ -221,6 +221,26 @@ def test_dci_hand_built_two_by_two():
     assert m.completeness(r) == pytest.approx(0.540852, abs=1e-6)
 
 
+def test_weighted_completeness_hand_built():
+    # R = [[3, 1], [0, 2]]: C_j = (1, 0.081704) as above; column sums (3, 3) are equal,
+    # so the weights are (1/2, 1/2) and weighted C equals the unweighted mean.
+    r = np.array([[3.0, 1.0], [0.0, 2.0]])
+    assert m.completeness_weighted(r) == pytest.approx(m.completeness(r), abs=1e-12)
+    # R = [[3, 1], [0, 1]]: factor 0 p = (1, 0), C_0 = 1; factor 1 p = (1/2, 1/2), C_1 = 0.
+    # Unweighted (Eastwood & Williams): C = 1/2. Column sums (3, 2) of 5: weighted C = 3/5.
+    r = np.array([[3.0, 1.0], [0.0, 1.0]])
+    assert m.completeness(r) == pytest.approx(0.5)
+    assert m.completeness_weighted(r) == pytest.approx(0.6)
+
+
+def test_weighted_completeness_drops_an_unexplained_factor():
+    # A factor no code predicts counts as C_j = 0 in the mean but has weight 0 when weighted.
+    r = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    assert m.completeness(r) == pytest.approx(2 / 3)
+    assert m.completeness_weighted(r) == pytest.approx(1.0)
+    assert m.completeness_weighted(np.zeros((3, 2))) == 0.0
+
+
 def test_dci_zero_rows_and_columns_give_no_nan():
     r = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
     assert m.disentanglement(r) == pytest.approx(1.0)  # the dead code has weight 0
@@ -337,6 +357,8 @@ def test_dci_dict_keys_and_values():
     assert np.asarray(out["importance_matrix"]).shape == (4, 2)
     r = np.asarray(out["importance_matrix"])
     assert out["dci_disentanglement"] == pytest.approx(m.disentanglement(r))
+    assert out["dci_completeness"] == pytest.approx(m.completeness(r))
+    assert out["dci_completeness_weighted"] == pytest.approx(m.completeness_weighted(r))
 
 
 def test_dci_rejects_bad_names_and_mask():
