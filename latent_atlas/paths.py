@@ -14,7 +14,7 @@ PCA_PLOTS = Path("plots/pca")
 FACTORS = Path("data/factors.npz")
 BASELINE_METRICS = Path("metrics/baseline.json")
 BASELINE_PLOTS = Path("plots/baseline")
-SUMMARY_METRICS = Path("metrics/summary.json")
+HEADLINE_METRICS = Path("metrics/headline.json")
 SUMMARY_REPORT = Path("reports/summary.md")
 SUMMARY_PLOTS = Path("plots/summary")
 
@@ -41,3 +41,13 @@ def analysis(variant: str) -> Path:
 
 def plots(variant: str) -> Path:
     return Path("plots") / variant
+
+
+def analysis_details(variant: str) -> Path:
+    """Lists behind the analysis metrics (spectra, per-noise-level values): read by compare."""
+    return analysis(variant).with_suffix(".details.json")
+
+
+def execution(stage: str, variant: str) -> Path:
+    """A fresh id each time `stage` really runs for `variant` (see record.py)."""
+    return Path("metrics/runs") / stage / f"{variant}.json"

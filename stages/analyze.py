@@ -8,31 +8,22 @@ import os
 # machine (46 s -> 16 s). It must be set before any OpenMP runtime loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from pathlib import Path  # noqa: E402
-
-from latent_atlas import paths, tracking  # noqa: E402
-from latent_atlas.analysis import analyze_variant, details_path  # noqa: E402
+from latent_atlas import paths  # noqa: E402
+from latent_atlas.analysis import analyze_variant  # noqa: E402
 from latent_atlas.cli import run_stage  # noqa: E402
 from latent_atlas.io import write_json  # noqa: E402
+from latent_atlas.record import mark_executed  # noqa: E402
 
 
 def main(args, params):
     result = analyze_variant(args.variant, params)
     write_json(paths.analysis(args.variant), result.metrics)
-    write_json(details_path(args.variant), result.details)
-    params_text = Path(args.params).read_text()
-    with tracking.start_variant_run(args.variant, params_text, {"stage": "analyze"}, run_id=result.run_id):
-        import mlflow
-
-        mlflow.log_metrics({f"test_{k}": v for k, v in result.scalars().items()})
-        for figure in result.figures:
-            mlflow.log_artifact(str(figure), "plots")
-        mlflow.log_artifact(str(paths.analysis(args.variant)), "metrics")
-        mlflow.log_artifact(str(details_path(args.variant)), "metrics")
+    write_json(paths.analysis_details(args.variant), result.details)
+    mark_executed("analyze", args.variant)
     print(f"{args.variant}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.headline().items()))
     print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items())
           + f"; total {sum(result.seconds.values()):.1f}")
 
 
 if __name__ == "__main__":
-    run_stage(main, __doc__, variant=True, tracked=True)
+    run_stage(main, __doc__, variant=True)

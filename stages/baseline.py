@@ -5,11 +5,9 @@ import os
 # Passive OpenMP waiting for k-means on a shared CPU; see stages/analyze.py.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from pathlib import Path  # noqa: E402
-
 import numpy as np  # noqa: E402
 
-from latent_atlas import paths, plots, tracking  # noqa: E402
+from latent_atlas import paths, plots  # noqa: E402
 from latent_atlas.baseline import (  # noqa: E402
     BASELINE_METRICS,
     BASELINE_PLOTS,
@@ -38,7 +36,7 @@ def main(args, params):
 
     shown = test01[:10].reshape(10, -1)
     rows = [test01[:10]] + [fit.decode(fit.encode(shown, k)).reshape(-1, 28, 28).clip(0, 1) for k in ks]
-    figure = plots.save(BASELINE_PLOTS / "pca_reconstructions.png", plots.image_rows(
+    plots.save(BASELINE_PLOTS / "pca_reconstructions.png", plots.image_rows(
         rows, ["original", *[f"k={k}" for k in ks]], "PCA of MNIST: test digits by number of components"))
 
     factors = measure_factors(test_images, train_images, cfg.factor_train_n, params.seed, cfg.morpho_scale)
@@ -49,16 +47,6 @@ def main(args, params):
     print(f"factors {', '.join(factors.names)} for {len(factors.test)} test and "
           f"{len(factors.train)} training images -> {FACTORS}")
 
-    params_text = Path(args.params).read_text()
-    with tracking.start_variant_run("pca_baseline", params_text, {"stage": "baseline"}):
-        import mlflow
-
-        tracking.log_params_flat({"seed": params.seed, "baseline": cfg.model_dump()})
-        mlflow.log_metrics({f"k{v['latent_dim']}_{key}": v[key] for v in by_k.values()
-                            for key in ("test_mse", "explained_variance", "purity_best", "purity_mean")})
-        mlflow.log_artifact(str(BASELINE_METRICS))
-        mlflow.log_artifact(str(figure), "plots")
-
 
 if __name__ == "__main__":
-    run_stage(main, __doc__, tracked=True)
+    run_stage(main, __doc__)

@@ -1,25 +1,17 @@
-"""Stage compare: one row per variant (metrics/summary.json), the summary figures
-(plots/summary/) and the report (reports/summary.md) with this run's numbers."""
+"""Stage compare: the headline numbers of every variant (metrics/headline.json),
+the summary figures (plots/summary/) and the report (reports/summary.md)."""
 
-import json
 
 import numpy as np
 
 from latent_atlas import paths, plots, report
-from latent_atlas.analysis import details_path
-from latent_atlas.baseline import BASELINE_METRICS
 from latent_atlas.cli import run_stage
 from latent_atlas.data import TEST, load_arrays
+from latent_atlas.headline import headline_metrics
 from latent_atlas.inference import run_model
-from latent_atlas.io import write_json, write_text
+from latent_atlas.io import read_json, write_json, write_text
 from latent_atlas.models import load_checkpoint
 from latent_atlas.training import resolve_device
-
-
-def read_json(path):
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; run the stage that makes it (dvc repro)")
-    return json.loads(path.read_text())
 
 
 def sweep_grid(params):
@@ -59,9 +51,10 @@ def summary_figures(params, analyses, details, baseline):
 
 def main(args, params):
     analyses = {name: read_json(paths.analysis(name)) for name in params.variants}
-    details = {name: read_json(details_path(name)) for name in params.variants}
-    baseline = read_json(BASELINE_METRICS)
-    rows = [report.summary_row(name, variant.arch, analyses[name], read_json(paths.train_metrics(name)))
+    details = {name: read_json(paths.analysis_details(name)) for name in params.variants}
+    baseline = read_json(paths.BASELINE_METRICS)
+    train = {name: read_json(paths.train_metrics(name)) for name in params.variants}
+    rows = [report.summary_row(name, variant.arch, analyses[name], train[name])
             for name, variant in params.variants.items()]
 
     sweep_grid(params)
@@ -73,7 +66,11 @@ def main(args, params):
     first = next(iter(details.values()), {})
     example = reading.full if reading.full in analyses else next(iter(analyses), None)
     drawn = details[example].get("traversal_images", []) if example else []
+    # One seed: the ledger states this run's numbers; replicates.py draws the verdicts.
+    runs = {"this run": report.seed_metrics(analyses, train, baseline)}
     sections = [
+        *report.ledger_section(runs, reading.full, reading.reduced, reading.accuracy_tolerance,
+                               params.compare.sweep),
         *reading_lines,
         *report.baseline_section(baseline, analyses),
         *report.clustering_section(analyses),
@@ -84,12 +81,12 @@ def main(args, params):
         *report.dci_section(analyses, example),
         *report.figures_section(list(analyses), drawn),
     ]
-    summary = {row["variant"]: row for row in rows}
+    headline = headline_metrics(analyses)
     if verdict is not None:
         # held as 1/0: DVC and MLflow compare numbers.
-        summary["eigen_reading"] = {k: int(v) if isinstance(v, bool) else v
-                                    for k, v in verdict.items() if v is not None}
-    write_json(paths.SUMMARY_METRICS, summary)
+        headline["eigen_reading"] = {k: int(v) if isinstance(v, bool) else v
+                                     for k, v in verdict.items() if v is not None}
+    write_json(paths.HEADLINE_METRICS, headline)
     write_text(paths.SUMMARY_REPORT, report.summary_markdown(rows, read_json(paths.MNIST_INFO), sections))
     print(f"summary of {len(rows)} variants -> {paths.SUMMARY_REPORT}")
 

@@ -1,10 +1,8 @@
 """Stage pca: PCA by hand on the standardized population, checked against scikit-learn."""
 
-from pathlib import Path
-
 import pandas as pd
 
-from latent_atlas import paths, plots, tracking
+from latent_atlas import paths, plots
 from latent_atlas.cli import run_stage
 from latent_atlas.io import write_json, write_text
 from latent_atlas.pca import check_against_sklearn, pca_by_hand, standardize
@@ -28,20 +26,9 @@ def main(args, params):
         "matches_sklearn": True,
     }
     write_json(paths.PCA_METRICS, metrics)
-    scree = plots.save(paths.PCA_PLOTS / "scree.png", plots.scree(result.eigenvalues, "Population PCA: scree"))
+    plots.save(paths.PCA_PLOTS / "scree.png", plots.scree(result.eigenvalues, "Population PCA: scree"))
     print(f"top {k} components keep {metrics['kept_variance']:.1%} of the variance")
-
-    params_text = Path(args.params).read_text()
-    with tracking.start_variant_run("pca", params_text, {"stage": "pca"}):
-        import mlflow
-
-        tracking.log_params_flat({"seed": params.seed, "population": params.population.model_dump(),
-                                  "pca": params.pca.model_dump()})
-        mlflow.log_metrics({"kept_variance": metrics["kept_variance"],
-                            **{f"eigenvalue_{i + 1}": v for i, v in enumerate(metrics["eigenvalues"])}})
-        mlflow.log_artifact(str(scree))
-        mlflow.log_artifact(str(paths.PCA_METRICS))
 
 
 if __name__ == "__main__":
-    run_stage(main, __doc__, tracked=True)
+    run_stage(main, __doc__)
