@@ -5,19 +5,24 @@ dvc.yaml marks this stage always_changed, so DVC asks the source again on every
 fallback to the bundled digits is never reused (nor pushed) as if it were full
 MNIST. See latent_atlas.data for why a rerun costs little and changes nothing
 downstream while the data stay the same.
+
+The verified archives are kept in the repository's own data/raw, also when DVC
+runs a queued experiment in a copy under .dvc/tmp/exps: a queued run offline
+then still reads full MNIST instead of falling back.
 """
 
 from latent_atlas import paths
 from latent_atlas.cli import run_stage
 from latent_atlas.data import TEST, TRAIN, limit_per_split, load_mnist, save_arrays
 from latent_atlas.io import write_json
+from latent_atlas.tracking import repo_root  # path logic only: no mlflow import
 
 
 def main(args, params):
     data = load_mnist(
         params.data.source,
         local_dir=params.data.local_dir,
-        cache_dir=paths.DOWNLOAD_CACHE,
+        cache_dir=repo_root() / paths.DOWNLOAD_CACHE,
         timeout_s=params.data.timeout_s,
         seed=params.seed,
     )

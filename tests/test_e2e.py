@@ -1,76 +1,210 @@
-"""End to end: the real `dvc repro` and `dvc exp run` on tiny data in a temporary git repository."""
+"""End to end: the real `dvc repro` and `dvc exp run` on tiny data, and what a
+user compares afterwards: the README's experiment table and the MLflow runs.
+
+One repository with every variant, in order:
+1. `dvc repro`, then again: the second reruns nothing;
+2. `dvc exp run -n z6 -S latent_dim=6`: only the classifier's stages rerun;
+3. `dvc exp run -n knn7 -S analyze.knn_k=7`: new analyses, and no earlier
+   MLflow run changes;
+4. `dvc exp run -n z6-again -S latent_dim=6`: DVC's run cache restores every
+   stage, and MLflow still gets a complete, restored parent.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import sys
 
 import numpy as np
 import pytest
+import yaml
+from tests_support import PROJECT, make_repo
+
+from latent_atlas import tracking
+from latent_atlas.headline import HEADLINE_KEYS
 
 pytestmark = pytest.mark.e2e
 
-
-def mlflow_runs(root, filter_string=""):
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("latent-atlas")
-    assert experiment is not None, "no latent-atlas experiment in the repository's mlflow.db"
-    return client.search_runs([experiment.experiment_id], filter_string=filter_string, max_results=500)
+# Every variant, so that a parent is checked complete with the default pipeline's 11 children.
+E2E_VARIANTS = tuple(yaml.safe_load((PROJECT / "params.yaml").read_text())["variants"])
 
 
 def ran_stages(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
-def test_repro_then_experiment(tiny_repo):
-    repo, root = tiny_repo, tiny_repo.root
+def mlflow_client(root):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+
+
+def all_runs(root) -> list:
+    client = mlflow_client(root)
+    experiment = client.get_experiment_by_name(tracking.EXPERIMENT_NAME)
+    assert experiment is not None, "no latent-atlas experiment in the repository's mlflow.db"
+    return client.search_runs([experiment.experiment_id], max_results=1000)
+
+
+def parent_of(runs, dvc_experiment: str):
+    parents = [r for r in runs if r.data.tags.get("role") == "pipeline"
+               and r.data.tags.get("dvc_experiment") == dvc_experiment]
+    assert len(parents) == 1, f"{len(parents)} parent runs for {dvc_experiment}"
+    return parents[0]
+
+
+def children_of(runs, parent) -> dict[str, object]:
+    return {r.data.tags["variant"]: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id}
+
+
+def snapshot(runs) -> dict[str, tuple]:
+    """Everything a run records that must never change once it is written."""
+    return {r.info.run_id: (r.info.status, dict(r.data.metrics), dict(r.data.params),
+                            {k: v for k, v in r.data.tags.items() if k != "mlflow.log-model.history"})
+            for r in runs}
+
+
+def reset_workspace(repo) -> None:
+    """`dvc exp run` applies its results to the workspace; go back to the commit."""
+    repo.run("git", "reset", "-q", "--hard")
+    repo.dvc("checkout", "--force")
+
+
+def experiment_table(repo) -> list[dict[str, str]]:
+    out = repo.run(sys.executable, "-m", "latent_atlas.experiments", "--csv").stdout
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def assert_complete(runs, parent, variants, root) -> None:
+    """A parent with every param, the headline numbers, its artifacts, and one finished child per variant."""
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["mlflow.source.git.commit"] == _git_head(root)
+    assert parent.data.params["seed"] == "42" and "variants.classifier.lr" in parent.data.params
+    for variant in variants:
+        assert f"{variant}.test_mse" in parent.data.metrics, variant
+    client = mlflow_client(root)
+    artifacts = {a.path for folder in ("report", "plots/summary", "config")
+                 for a in client.list_artifacts(parent.info.run_id, folder)}
+    assert {"report/summary.md", "config/params.yaml", "plots/summary/mse_vs_latent.png"} <= artifacts
+    children = children_of(runs, parent)
+    assert sorted(children) == sorted(variants)
+    for name, child in children.items():
+        assert child.info.status == "FINISHED", name
+        assert {"train_loss", "final_train_loss", "test_mse", "purity_best"} <= set(child.data.metrics), name
+        assert child.data.params["latent_dim"] == str(int(child.data.metrics["latent_dim"])), name
+        assert [d.dataset.name for d in child.inputs.dataset_inputs] == [parent.inputs.dataset_inputs[0].dataset.name]
+
+
+def _git_head(root) -> str:
+    import subprocess
+
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """The repository after steps 1-2, with what each step printed."""
+    repo = make_repo(tmp_path_factory.mktemp("e2e") / "repo", variants=E2E_VARIANTS)
     first = repo.dvc("repro")
-    assert ran_stages(first.stdout) >= {"download", "population", "pca", "train@classifier", "compare",
-                                        "extract@classifier", "analyze@classifier", "analyze@small_conv"}
+    second = repo.dvc("repro")
+    repo.commit("first run")
+    z6 = repo.dvc("exp", "run", "-n", "z6", "-S", "latent_dim=6")
+    return repo, {"first": first.stdout, "second": second.stdout, "z6": z6.stdout}
+
+
+def test_repro_runs_everything_once(pipeline):
+    repo, out = pipeline
+    root = repo.root
+    assert {f"train@{v}" for v in E2E_VARIANTS} | {"download", "compare", "track"} <= ran_stages(out["first"])
+    assert ran_stages(out["second"]) == set() and "up to date" in out["second"]
 
     info = json.loads((root / "metrics/data.json").read_text())
     assert info["source"] == "bundled" and info["n_train"] == 200 and info["n_test"] == 200
-    with np.load(root / "data/latents/classifier.npz") as lat:
-        assert lat["z_test"].shape == (200, 16)
-        assert lat["z_train"].shape == (200, 16)
-        assert np.all(np.isfinite(lat["recon_error_test"]))
-    analysis = json.loads((root / "metrics/analyze/classifier.json").read_text())
-    assert 0 <= analysis["accuracy"] <= 1 and 0 < analysis["test_mse"] < 1
-    assert analysis["purity_best"] >= analysis["purity_mean"] > 0
-    assert (root / "plots/classifier/reconstructions.png").stat().st_size > 1000
-    pca = json.loads((root / "metrics/pca.json").read_text())
-    assert pca["matches_sklearn"] and 0.5 < pca["kept_variance"] < 0.6
+    headline = json.loads((root / "metrics/headline.json").read_text())
+    assert set(E2E_VARIANTS) <= set(headline)
+    assert set(headline["classifier"]) == set(HEADLINE_KEYS)
+    assert "accuracy" not in headline["small_conv"]  # only classifiers have one
 
-    # Nothing changed: nothing reruns.
-    second = repo.dvc("repro")
-    assert ran_stages(second.stdout) == set()
-    assert "up to date" in second.stdout
 
-    runs = mlflow_runs(root)
-    variants = {r.data.tags.get("variant") for r in runs if r.data.tags.get("role") == "variant"}
-    assert {"classifier", "small_conv", "pca"} <= variants
-    trained = [r for r in runs if r.data.tags.get("variant") == "classifier"]
-    assert trained[0].data.params["latent_dim"] == "16"
-    assert "test_accuracy" in trained[0].data.metrics and "train_loss" in trained[0].data.metrics
-    parents = [r for r in runs if r.data.tags.get("role") == "pipeline"]
-    assert len(parents) == 1
-    assert all(r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id
-               for r in runs if r.data.tags.get("role") == "variant")
+def test_an_experiment_reruns_only_what_latent_dim_decides(pipeline):
+    repo, out = pipeline
+    assert ran_stages(out["z6"]) == {"train@classifier", "extract@classifier", "analyze@classifier", "compare",
+                                     "track"}
+    with np.load(repo.root / "data/latents/classifier.npz") as lat:
+        assert lat["z_test"].shape == (200, 6)
 
-    # A new experiment reruns only what depends on latent_dim.
-    repo.commit("first run")
-    exp = repo.dvc("exp", "run", "-S", "latent_dim=3")
-    assert ran_stages(exp.stdout) == {"train@classifier", "extract@classifier", "analyze@classifier", "compare"}
-    with np.load(root / "data/latents/classifier.npz") as lat:
-        assert lat["z_test"].shape[1] == 3
-    shown = json.loads(repo.dvc("exp", "show", "--json").stdout)
-    assert "analyze" in repo.dvc("exp", "show", "--no-pager").stdout or shown
-    new_runs = mlflow_runs(root, "params.latent_dim = '3'")
-    assert any(r.data.tags.get("variant") == "classifier" and r.data.tags.get("dvc_experiment") != "workspace"
-               for r in new_runs)
 
-    # An impossible value fails at once, naming the key.
+def test_the_experiment_table_fits_and_agrees_with_mlflow(pipeline):
+    repo, _ = pipeline
+    rows = experiment_table(repo)
+    header = list(rows[0])
+    assert len(header) <= 40, header
+    assert header[:2] == ["experiment", "latent_dim"] and "variant" in header
+    by_exp = {(r["experiment"], r["variant"]): r for r in rows}
+    assert by_exp[("z6", "classifier")]["latent_dim"] == "6"
+    assert by_exp[("master", "classifier")]["latent_dim"] == "16"
+    runs = all_runs(repo.root)
+    for exp, dvc_name in (("z6", "z6"), ("master", "workspace")):
+        parent = parent_of(runs, dvc_name)
+        assert parent.data.params["latent_dim"] == by_exp[(exp, "classifier")]["latent_dim"]
+        shown = float(by_exp[(exp, "classifier")][HEADLINE_KEYS["accuracy"]])
+        assert shown == pytest.approx(parent.data.metrics["classifier.accuracy"], abs=5e-5)
+
+
+def test_one_complete_parent_per_pipeline_run(pipeline):
+    repo, _ = pipeline
+    runs = all_runs(repo.root)
+    assert len([r for r in runs if r.data.tags.get("role") == "pipeline"]) == 2
+    for name in ("workspace", "z6"):
+        assert_complete(runs, parent_of(runs, name), E2E_VARIANTS, repo.root)
+    z6 = children_of(runs, parent_of(runs, "z6"))
+    assert z6["classifier"].data.tags["restored"] == "false"
+    assert z6["classifier"].data.params["latent_dim"] == "6"
+    # Variants the experiment did not rerun carry the first run's numbers, and say so.
+    baseline = children_of(runs, parent_of(runs, "workspace"))
+    other = next(v for v in E2E_VARIANTS if v != "classifier")
+    assert z6[other].data.tags["restored"] == "true"
+    assert z6[other].data.tags["restored_train_from"] == baseline[other].info.run_id
+    assert z6[other].data.metrics == baseline[other].data.metrics
+
+
+def test_analysis_params_make_a_new_record_and_leave_old_ones_alone(pipeline):
+    repo, _ = pipeline
+    before = snapshot(all_runs(repo.root))
+    reset_workspace(repo)
+    out = repo.dvc("exp", "run", "-n", "knn7", "-S", "analyze.knn_k=7").stdout
+    assert {f"analyze@{v}" for v in E2E_VARIANTS} <= ran_stages(out)
+    assert not any(s.startswith("train@") for s in ran_stages(out))
+    runs = all_runs(repo.root)
+    after = snapshot(runs)
+    assert {k: after[k] for k in before} == before, "a stage wrote into an earlier pipeline run"
+    parent = parent_of(runs, "knn7")
+    assert_complete(runs, parent, E2E_VARIANTS, repo.root)
+    assert parent.data.params["analyze.knn_k"] == "7"
+    assert all(c.data.params["analyze.knn_k"] == "7" for c in children_of(runs, parent).values())
+
+
+def test_a_run_cache_hit_still_gets_a_complete_parent(pipeline):
+    repo, _ = pipeline
+    reset_workspace(repo)
+    out = repo.dvc("exp", "run", "-n", "z6-again", "-S", "latent_dim=6").stdout
+    assert ran_stages(out) == {"track"}, out[-2000:]
+    assert "is cached - skipping run" in out
+    runs = all_runs(repo.root)
+    parent = parent_of(runs, "z6-again")
+    assert_complete(runs, parent, E2E_VARIANTS, repo.root)
+    assert parent.data.tags["restored"] == "true"
+    first = children_of(runs, parent_of(runs, "z6"))["classifier"]
+    again = children_of(runs, parent)["classifier"]
+    assert again.data.tags["restored_train_from"] == first.info.run_id
+    assert again.data.metrics == first.data.metrics
+
+
+def test_impossible_values_fail_at_once_naming_the_key(pipeline):
+    repo, _ = pipeline
+    reset_workspace(repo)
     bad = repo.dvc("exp", "run", "-S", "latent_dim=0", check=False)
     assert bad.returncode != 0
     assert "latent_dim" in bad.stdout + bad.stderr

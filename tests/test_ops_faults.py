@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gzip
+import http.server
+import json
 import math
 import os
 import re
@@ -18,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +34,7 @@ from tests_support import (
     LOOPBACK,
     PROJECT,
     GarbageServer,
+    Repo,
     SilentServer,
     TrickleServer,
     assert_one_line_error,
@@ -571,3 +576,98 @@ def test_a_train_stage_with_a_damaged_data_json_exits_2_naming_it(pipeline_files
     (root / "metrics/data.json").write_text('{"source": "synthetic", "checksum_sha256": }')
     result = run_stage(root, "train", "--variant", VARIANT, timeout=180)
     assert_one_line_error(result, "metrics/data.json", "is not valid JSON")
+
+
+# --------------------------------------------------------------------------- #
+# data that says what it is: an offline fallback, then a mirror that answers
+# --------------------------------------------------------------------------- #
+
+
+def fake_mnist_mirror(folder: Path, port: int) -> Path:
+    """Four tiny gzip'ed IDX archives in `folder`, and a manifest naming them
+    (served, once a server runs, at http://127.0.0.1:<port>/)."""
+    rng = np.random.default_rng(0)
+    files = {}
+    for key, (stem, _) in D.IDX_FILES.items():
+        n = 6 if key.startswith("train") else 4
+        array = rng.integers(0, 256, (n, 28, 28) if key.endswith("images") else n, dtype=np.uint8)
+        idx = bytes([0, 0, 8, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape) + array.tobytes()
+        archive = gzip.compress(idx, mtime=0)
+        (folder / f"{stem}.gz").write_bytes(archive)
+        files[key] = {"stem": stem, "archive_md5": D.md5(archive), "idx_md5": D.md5(idx)}
+    manifest = folder / "manifest.json"
+    manifest.write_text(json.dumps({"mirrors": [f"http://{LOOPBACK}:{port}/"], "files": files}))
+    return manifest
+
+
+@contextlib.contextmanager
+def serving(folder: Path, port: int):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    with http.server.ThreadingHTTPServer((LOOPBACK, port), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            server.shutdown()
+
+
+# Stands in for every stage that reads the data: counts the images it sees.
+DOWNSTREAM = {
+    "cmd": "python -c \"import numpy as np; n = len(np.load('data/mnist.npz')['images']); "
+           "open('data/n_images.txt', 'w').write(str(n))\"",
+    "deps": ["data/mnist.npz"],
+    "outs": ["data/n_images.txt"],
+}
+
+
+def ran_stages(output: str) -> set[str]:
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
+
+
+@pytest.mark.e2e
+def test_offline_fallback_is_never_cached_and_the_next_repro_fetches_mnist(tmp_path):
+    """data.source=auto with the mirror off falls back to the bundled digits; DVC must
+    not keep (or push) that as the download's result, and the first repro after
+    the mirror comes back must fetch the real archives and rerun what reads them."""
+    mirror, root = tmp_path / "mirror", tmp_path / "repo"
+    mirror.mkdir()
+    port = free_port()  # nothing listens until `serving` starts
+    manifest = fake_mnist_mirror(mirror, port)
+    scratch_project(root)
+    download = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]["download"]  # the real definition
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"download": download, "count": DOWNSTREAM}}))
+    params = tiny_params(("classifier",))
+    params["data"].update(source="auto", limit=None, timeout_s=2.0)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    repo = Repo(root)
+    repo.env[D.MANIFEST_ENV] = str(manifest)
+    repo.run("git", "init", "-q")
+    repo.dvc("init", "-q")
+    repo.commit("download and a stand-in for what reads the data")
+
+    offline = repo.dvc("repro")
+    info = json.loads((root / "metrics/data.json").read_text())
+    assert (info["source"], info["fallback"], info["n_train"]) == ("bundled", True, 4000)
+    assert (root / "data/n_images.txt").read_text() == "5000"
+    assert ran_stages(offline.stdout) == {"download", "count"}
+
+    # The run cache holds the stand-in's result, never the download's.
+    entries = [yaml.safe_load(p.read_text()) for p in (root / ".dvc/cache/runs").rglob("*") if p.is_file()]
+    assert [e["cmd"] for e in entries] == [DOWNSTREAM["cmd"]]
+
+    # Still offline: the download asks again and writes the same bytes; nothing downstream reruns.
+    again = repo.dvc("repro")
+    assert ran_stages(again.stdout) == {"download"}, again.stdout
+
+    with serving(mirror, port):
+        online = repo.dvc("repro")
+    info = json.loads((root / "metrics/data.json").read_text())
+    assert (info["source"], info["fallback"], info["n_train"], info["n_test"]) == ("download", False, 6, 4)
+    assert ran_stages(online.stdout) == {"download", "count"}
+    assert (root / "data/n_images.txt").read_text() == "10"
+    # The verified archives stay in data/raw: the next repro needs no mirror.
+    assert sorted(p.name for p in (root / "data/raw").iterdir()) == sorted(f"{s}.gz" for s, _ in D.IDX_FILES.values())
+    assert ran_stages(repo.dvc("repro").stdout) == {"download"}
+    assert json.loads((root / "metrics/data.json").read_text())["source"] == "download"
