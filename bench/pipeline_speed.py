@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import torch
 
 from latent_atlas.config import load_params
 from latent_atlas.data import TRAIN, load_local
-from latent_atlas.models import ModelConfig, build_model
+from latent_atlas.models import build_model
 from latent_atlas.training import (
-    TrainConfig,
     resolve_device,
     split_validation,
     to_model_input,
@@ -47,16 +47,12 @@ def main() -> None:
         variant = params.variants[name]
         start = time.perf_counter()
         torch.manual_seed(params.seed)
-        config = ModelConfig(arch=variant.arch, latent_dim=params.latent_dim_of(name), hidden=tuple(variant.hidden),
-                             head_hidden=tuple(variant.head_hidden), output=variant.output)
-        model = build_model(config).to(device)
+        model = build_model(params.model_config_of(name)).to(device)
         train_idx, val_idx = split_validation(len(labels), variant.val_fraction, params.seed)
         x = to_model_input(images, variant.input_range).to(device)
         y = torch.as_tensor(labels, dtype=torch.long, device=device)
-        cfg = TrainConfig(batch_size=variant.batch_size, epochs=variant.epochs, lr=variant.lr,
-                          weight_decay=variant.weight_decay, optimizer=variant.optimizer,
-                          class_weight=variant.class_weight, seed=params.seed,
-                          cuda_graph=device.type == "cuda" and not args.no_graph)
+        cfg = params.train_config_of(name, device)
+        cfg = replace(cfg, cuda_graph=cfg.cuda_graph and not args.no_graph)
         history = train_model(model, x[train_idx], y[train_idx], cfg,
                               x_val=x[val_idx] if len(val_idx) else None,
                               y_val=y[val_idx] if len(val_idx) else None, progress=False)

@@ -17,17 +17,18 @@ import gzip
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from latent_atlas.config import load_params
 from latent_atlas.data import IDX_FILES, TRAIN, load_local
 from latent_atlas.models import ModelConfig, build_model
 from latent_atlas.training import TrainConfig, to_model_input, train_model
 
-BATCH = 64
-CONFIG = ModelConfig(arch="classifier_mlp", latent_dim=16, hidden=(128,), head_hidden=(64,), output="sigmoid")
+VARIANT = "classifier"  # the study's model, as params.yaml defines it
 
 
 def torchvision_root(mnist_dir: Path, tmp: Path) -> Path:
@@ -44,15 +45,15 @@ def torchvision_root(mnist_dir: Path, tmp: Path) -> Path:
     return tmp
 
 
-def study_loop(root: Path, device: torch.device, steps: int) -> float:
+def study_loop(root: Path, device: torch.device, steps: int, config: ModelConfig, cfg: TrainConfig) -> float:
     """The study's way: Dataset + ToTensor per image + DataLoader; seconds for `steps` steps."""
     from torchvision import datasets, transforms
 
     dataset = datasets.MNIST(root, train=True, download=False, transform=transforms.ToTensor())
-    loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=True)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True)
     torch.manual_seed(0)
-    model = build_model(CONFIG).to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model = build_model(config).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     done, start = 0, time.perf_counter()
     while done < steps:
         for x, y in loader:
@@ -71,12 +72,11 @@ def study_loop(root: Path, device: torch.device, steps: int) -> float:
     return time.perf_counter() - start
 
 
-def our_loop(images, labels, device: torch.device, epochs: int, cuda_graph: bool, compile_cpu: bool) -> float:
+def our_loop(images, labels, device: torch.device, config: ModelConfig, cfg: TrainConfig) -> tuple[float, float]:
     torch.manual_seed(0)
-    model = build_model(CONFIG).to(device)
+    model = build_model(config).to(device)
     x = to_model_input(images, "unit").to(device)
     y = torch.as_tensor(labels, dtype=torch.long, device=device)
-    cfg = TrainConfig(batch_size=BATCH, epochs=epochs, lr=1e-3, cuda_graph=cuda_graph, compile_cpu=compile_cpu)
     start = time.perf_counter()
     history = train_model(model, x, y, cfg, progress=False)
     total = time.perf_counter() - start
@@ -87,18 +87,21 @@ def our_loop(images, labels, device: torch.device, epochs: int, cuda_graph: bool
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", default="../shared/datasets/mnist")
+    parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--epochs", type=int, default=2, help="epochs of our loop (the first includes warm-up)")
     parser.add_argument("--compile-cpu", action="store_true", help="also time torch.compile on the CPU")
     args = parser.parse_args()
     device = torch.device(args.device)
     images, labels = load_local(args.mnist).subset(TRAIN)
-    steps = -(-len(labels) // BATCH)  # one epoch, last partial batch included
+    params = load_params(args.params)
+    config, cfg = params.model_config_of(VARIANT), params.train_config_of(VARIANT, device)
+    steps = -(-len(labels) // cfg.batch_size)  # one epoch, last partial batch included
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"{len(labels)} images, batch {BATCH}, {steps} steps per epoch")
+          f"{len(labels)} images, batch {cfg.batch_size}, {steps} steps per epoch")
 
     with tempfile.TemporaryDirectory() as tmp:
-        study = study_loop(torchvision_root(Path(args.mnist), Path(tmp)), device, steps)
+        study = study_loop(torchvision_root(Path(args.mnist), Path(tmp)), device, steps, config, cfg)
     print(f"(a) study: DataLoader + ToTensor   {study:7.2f} s/epoch  {1e3 * study / steps:6.2f} ms/step")
 
     variants = [("in-memory loop", False, False)]
@@ -107,7 +110,8 @@ def main() -> None:
     if device.type == "cpu" and args.compile_cpu:
         variants.append(("in-memory + torch.compile", False, True))
     for name, graph, compiled in variants:
-        total, steady = our_loop(images, labels, device, args.epochs, graph, compiled)
+        total, steady = our_loop(images, labels, device, config,
+                                 replace(cfg, epochs=args.epochs, cuda_graph=graph, compile_cpu=compiled))
         print(f"(b) {name:<30} {steady:7.2f} s/epoch  {1e3 * steady / steps:6.2f} ms/step  "
               f"speed-up {study / steady:5.1f}x  ({args.epochs} epochs incl. warm-up: {total:.1f} s)")
 

@@ -7,32 +7,55 @@ and what is allowed, instead of a traceback halfway through a training run.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from latent_atlas.errors import ConfigError
+
+if TYPE_CHECKING:  # torch: imported where a model or a training run is built, not to read params
+    from latent_atlas.models import ModelConfig
+    from latent_atlas.training import TrainConfig
 
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
 NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
 # Caps far above any sensible run: past them a value is a typo, and torch would
 # fail with an allocation error or a traceback instead of a clear message.
 LayerWidth = Annotated[int, Field(strict=True, ge=1, le=65536)]
+# A float that must be a real number: YAML's .inf and .nan parse as floats, and
+# an infinite value only fails deep in a stage. Every section already rejects
+# them (allow_inf_nan below); use this type for floats validated elsewhere.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
-
-class ConfigError(ValueError):
-    """A params.yaml problem, phrased for the user in one line."""
+# Total weights of one autoencoder. With Adam's two moments and the gradients a
+# weight costs 16 bytes, so this is about 0.8 GB before activations; the
+# studies' largest model has about 220k. Only the MLP archs can grow past it
+# (the conv archs are fixed but for the latent size, whose cap bounds them).
+MAX_PARAMETERS = 50_000_000
+# Variant and recipe names become file names, DVC stage names and params keys.
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+# Keys that sit beside the variant names in compare's outputs and MLflow runs.
+RESERVED_NAMES = frozenset({"eigen_reading", "pca", "pca_baseline", "baseline", "summary", "headline"})
+# The fewest images per split the pipeline runs on: the analyses need at least
+# 20 test images (traversal images 12 and 19, 10 k-means clusters, t-SNE's
+# perplexity must stay below the point count) and 100 leaves a margin for
+# small batch sizes, probes and the default perplexity of 30.
+MIN_ROWS_PER_SPLIT = 100
 
 
 class _Section(BaseModel):
-    # strict: "16" is not a latent size; forbid: an unknown key is a typo.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # strict: "16" is not a latent size; forbid: an unknown key is a typo;
+    # no inf/nan: "must be a finite number" instead of a failed comparison.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class DataParams(_Section):
     source: Literal["auto", "download", "local", "bundled"] = "auto"
     local_dir: str = "../shared/datasets/mnist"
-    limit: PositiveInt | None = None
+    limit: Annotated[int, Field(strict=True, ge=MIN_ROWS_PER_SPLIT)] | None = None
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 20.0
 
 
@@ -51,9 +74,12 @@ class TrainParams(_Section):
 
 
 ARCHES = ("classifier_mlp", "mlp", "small_conv", "spatial_conv")
+MLP_ARCHES = ("classifier_mlp", "mlp")
 
 
-class VariantParams(_Section):
+class RecipeParams(_Section):
+    """A study's recipe: everything a variant needs but, optionally, its latent size."""
+
     arch: Literal["classifier_mlp", "mlp", "small_conv", "spatial_conv"]
     # None: follow the top-level latent_dim (the classifier AE does).
     latent_dim: LayerWidth | None = None
@@ -67,19 +93,26 @@ class VariantParams(_Section):
     batch_size: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] = 64
     epochs: Annotated[int, Field(strict=True, ge=1, le=100_000)] = 10
     val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    class_weight: Annotated[float, Field(ge=0)] = 1.0
+    # Weight of the classifier's NLL against the reconstruction MSE.
+    class_weight: Annotated[float, Field(ge=0, le=1000)] = 1.0
 
     @model_validator(mode="after")
-    def _consistent(self) -> VariantParams:
+    def _consistent(self) -> RecipeParams:
         if self.arch == "spatial_conv" and self.latent_dim not in (None, 256):
             raise ValueError(
                 f"latent_dim={self.latent_dim} is not allowed for arch spatial_conv: "
                 "its 64x2x2 bottleneck fixes the latent size at 256 (omit latent_dim)"
             )
-        if self.arch in ("mlp", "classifier_mlp") and not self.hidden:
+        if self.arch in MLP_ARCHES and not self.hidden:
             raise ValueError(f"hidden=[] is not allowed for arch {self.arch}: give at least one width")
+        if self.arch not in MLP_ARCHES and self.hidden:
+            raise ValueError(f"hidden={self.hidden} is not allowed for arch {self.arch}: "
+                             "its layers are fixed (omit hidden)")
         if self.arch == "classifier_mlp" and not self.head_hidden:
             raise ValueError("head_hidden=[] is not allowed for arch classifier_mlp")
+        if self.arch != "classifier_mlp" and self.head_hidden:
+            raise ValueError(f"head_hidden={self.head_hidden} is not allowed for arch {self.arch}: "
+                             "only classifier_mlp has a classifier head (omit head_hidden)")
         if (self.output == "tanh") != (self.input_range == "symmetric"):
             raise ValueError(
                 f"output={self.output} with input_range={self.input_range} is not allowed: "
@@ -88,8 +121,21 @@ class VariantParams(_Section):
         return self
 
 
-# Floats that must be real numbers: YAML's .inf and .nan parse as floats.
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+class VariantParams(RecipeParams):
+    """One trained model: a recipe's fields, then the variant's own on top."""
+
+    # The recipes.<name> this variant starts from; its own keys override it.
+    recipe: str | None = None
+
+
+def mlp_parameter_count(latent_dim: int, hidden: list[int], head_hidden: list[int]) -> int:
+    """Weights and biases of an MLP autoencoder (and its classifier head), as models.py builds it."""
+    def dense(widths: list[int]) -> int:
+        return sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
+
+    widths = [28 * 28, *hidden, latent_dim]
+    head = dense([latent_dim, *head_hidden, 10]) if head_hidden else 0
+    return dense(widths) + dense(widths[::-1]) + head
 
 
 class TSNEParams(_Section):
@@ -165,6 +211,9 @@ class ReadingParams(_Section):
     # counts as "the reading did not hold".
     accuracy_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.005
 
+    def names(self) -> tuple[str, str]:
+        return self.full, self.reduced
+
 
 class CompareParams(_Section):
     # The variants whose reconstructions form the sweep grid, one row each.
@@ -195,19 +244,58 @@ class Params(_Section):
     population: PopulationParams = PopulationParams()
     pca: PCAParams = PCAParams()
     train: TrainParams = TrainParams()
+    # Before variants, so a bad value in a recipe is named where it is written.
+    recipes: dict[str, RecipeParams] = Field(default_factory=dict)
     variants: dict[str, VariantParams] = Field(default_factory=dict)
     analyze: AnalyzeParams = AnalyzeParams()
     compare: CompareParams = CompareParams()
     baseline: BaselineParams = BaselineParams()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_recipes(cls, raw: Any) -> Any:
+        """Each variant = its recipe's keys, then its own (a malformed file is left to the field checks)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("variants"), dict):
+            return raw
+        recipes = raw.get("recipes") or {}
+        variants = {}
+        for name, entry in raw["variants"].items():
+            if isinstance(entry, dict) and "recipe" in entry and isinstance(recipes, dict):
+                recipe = entry["recipe"]
+                if not isinstance(recipe, str) or not isinstance(recipes.get(recipe), dict):
+                    raise ValueError(f"variants.{name}.recipe={recipe!r} is not allowed: it must name a "
+                                     f"recipe; allowed: {', '.join(sorted(recipes)) or 'none (recipes is empty)'}")
+                entry = {**recipes[recipe], **entry}
+            variants[name] = entry
+        return {**raw, "variants": variants}
+
     @model_validator(mode="after")
     def _check_cross_references(self) -> Params:
-        unknown = [name for name in self.compare.sweep if name not in self.variants]
-        if unknown:
-            raise ValueError(
-                f"compare.sweep names {unknown}, which are not variants; "
-                f"allowed: {', '.join(sorted(self.variants))}"
-            )
+        for section, names in (("recipes", self.recipes), ("variants", self.variants)):
+            for name in names:
+                if not NAME_PATTERN.fullmatch(name) or name in RESERVED_NAMES:
+                    raise ValueError(
+                        f"{section}.{name!r} is not allowed as a name: use a letter, then letters, digits or "
+                        f"underscores (at most 64), and none of {', '.join(sorted(RESERVED_NAMES))}")
+        for name, variant in self.variants.items():
+            if variant.arch in MLP_ARCHES:
+                n = mlp_parameter_count(self.latent_dim_of(name), variant.hidden, variant.head_hidden)
+                if n > MAX_PARAMETERS:
+                    raise ValueError(f"variants.{name}: hidden={variant.hidden} with latent_dim="
+                                     f"{self.latent_dim_of(name)} is not allowed: {n:,} weights, "
+                                     f"more than the {MAX_PARAMETERS:,} allowed")
+            if self.data.limit is not None and variant.batch_size > int(self.data.limit * (1 - variant.val_fraction)):
+                raise ValueError(f"variants.{name}.batch_size={variant.batch_size} is not allowed with "
+                                 f"data.limit={self.data.limit}: it is larger than the training images left")
+        # The reading's defaults name the study's variants; a file with none has nothing to read.
+        reading = self.compare.reading.names() if self.variants else ()
+        for key, names in (("compare.sweep", self.compare.sweep), ("compare.reading", reading)):
+            unknown = [name for name in names if name not in self.variants]
+            if unknown:
+                raise ValueError(
+                    f"{key} names {unknown}, which are not variants; "
+                    f"allowed: {', '.join(sorted(self.variants))}"
+                )
         if self.pca.n_components > 6:
             raise ValueError(
                 f"pca.n_components={self.pca.n_components} is not allowed: "
@@ -228,6 +316,26 @@ class Params(_Section):
         if v.arch == "spatial_conv":
             return 256
         return v.latent_dim if v.latent_dim is not None else self.latent_dim
+
+    def model_config_of(self, name: str) -> ModelConfig:
+        """The network a variant trains: what its checkpoint stores and rebuilds.
+        (Named *_of like latent_dim_of: pydantic reserves `model_config`.)"""
+        from latent_atlas.models import ModelConfig
+
+        v = self.variant(name)
+        return ModelConfig(arch=v.arch, latent_dim=self.latent_dim_of(name), hidden=tuple(v.hidden),
+                           head_hidden=tuple(v.head_hidden), output=v.output)
+
+    def train_config_of(self, name: str, device: Any) -> TrainConfig:
+        """How a variant trains on `device` (a torch.device, or "cpu"/"cuda")."""
+        from latent_atlas.training import TrainConfig
+
+        v = self.variant(name)
+        on_cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"
+        return TrainConfig(batch_size=v.batch_size, epochs=v.epochs, lr=v.lr, weight_decay=v.weight_decay,
+                           optimizer=v.optimizer, class_weight=v.class_weight, seed=self.seed,
+                           cuda_graph=on_cuda and self.train.cuda_graph in ("auto", "on", True),
+                           compile_cpu=self.train.compile_cpu)
 
 
 def _user_key(loc: tuple, raw: Any) -> str:
@@ -256,7 +364,7 @@ def _describe(error: dict[str, Any], raw: Any, source: str) -> str:
         return f"{source}: {key} is missing; it is required"
     if error["type"] == "value_error":
         # A cross-field check: its message already names the values.
-        return f"{source}: {key or 'top level'}: {msg}"
+        return f"{source}: {key}: {msg}" if key else f"{source}: {msg}"
     return f"{source}: {key}={error.get('input')!r} is not allowed: {msg}"
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import math
+import os
 import re
 import subprocess
 import sys
@@ -10,9 +13,24 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from latent_atlas.config import ConfigError, Params, flatten, load_params, parse_params
+from latent_atlas.config import (
+    ARCHES,
+    MAX_PARAMETERS,
+    MIN_ROWS_PER_SPLIT,
+    MLP_ARCHES,
+    NAME_PATTERN,
+    RESERVED_NAMES,
+    ConfigError,
+    Params,
+    flatten,
+    load_params,
+    mlp_parameter_count,
+    parse_params,
+)
 
 PROJECT = Path(__file__).resolve().parents[1]
 PARAMS_FILE = PROJECT / "params.yaml"
@@ -167,6 +185,25 @@ BAD_VALUES = [
     ("variants.dense.output", "tanh", r"variants\.dense.*output=tanh.*input_range=unit"),
     ("variants.vanilla_z3.input_range", "unit", r"variants\.vanilla_z3.*output=tanh.*input_range=unit"),
     ("variants.dense.hidden", [], r"variants\.dense.*hidden=\[\]"),
+    # issue 11's gaps: values that passed and failed late, or silently did nothing
+    ("variants.classifier.class_weight", float("inf"), r"variants\.classifier\.class_weight=inf.*finite number"),
+    ("variants.classifier.class_weight", 1001.0, r"variants\.classifier\.class_weight=1001\.0"),
+    ("variants.dense.lr", float("nan"), r"variants\.dense\.lr=nan is not allowed: Input should be a finite number"),
+    ("recipes.vanilla.weight_decay", float("-inf"), r"recipes\.vanilla\.weight_decay=-inf.*finite number"),
+    ("data.timeout_s", float("nan"), r"data\.timeout_s=nan.*finite number"),
+    ("compare.reading.accuracy_tolerance", float("nan"), r"accuracy_tolerance=nan.*finite number"),
+    ("analyze.eigen_threshold", float("inf"), r"analyze\.eigen_threshold=inf.*finite number"),
+    ("analyze.knn_k", 100_000, r"analyze\.knn_k=100000"),
+    ("data.limit", 3, r"data\.limit=3 is not allowed.*greater than or equal to 100"),
+    ("compare.reading.full", "nope", r"compare\.reading names \['nope'\], which are not variants"),
+    ("compare.reading.reduced", "dense2", r"compare\.reading names \['dense2'\]"),
+    ("variants.small_conv.hidden", [64], r"variants\.small_conv.*hidden=\[64\] is not allowed for arch small_conv"),
+    ("variants.spatial_conv.hidden", [8], r"variants\.spatial_conv.*hidden=\[8\].*omit hidden"),
+    ("variants.dense.head_hidden", [8], r"variants\.dense.*head_hidden=\[8\].*only classifier_mlp"),
+    # encoder 784*65536+65536 + 65536*65536+65536 + 65536*32+32 = 4,348,575,776; decoder
+    # 32*65536+65536 + 65536*65536+65536 + 65536*784+784 = 4,348,576,528
+    ("variants.dense.hidden", [65536, 65536], r"variants\.dense.* 8,697,152,304 weights.*50,000,000 allowed"),
+    ("variants.deep.recipe", "nope", r"variants\.deep\.recipe='nope'.*allowed: classifier, deep, dense"),
 ]
 
 
@@ -214,9 +251,9 @@ def test_unknown_key_top_level_and_in_sections(raw, section, dotted):
 
 
 def test_missing_required_key_is_named(raw):
-    del raw["variants"]["dense"]["arch"]
+    del raw["recipes"]["dense"]["arch"]
     message = config_error(raw)
-    assert "variants.dense.arch" in message and "missing" in message
+    assert "recipes.dense.arch" in message and "missing" in message
 
 
 def test_invalid_yaml(tmp_path):
@@ -302,3 +339,282 @@ def test_train_stage_with_unknown_variant_names_the_allowed_ones(stage_runs, raw
     assert "nonexistent" in line and "allowed" in line
     for name in raw_params["variants"]:
         assert name in line
+
+
+# --------------------------------------------------------------------------- #
+# recipes: each variant = its recipe's keys, then its own
+# --------------------------------------------------------------------------- #
+
+
+def test_variants_inherit_their_recipe_and_their_own_keys_win(raw):
+    set_key(raw, "recipes.vanilla.epochs", 7)
+    raw["variants"]["vanilla_z3"]["epochs"] = 2
+    params = parse_params(raw)
+    assert params.variant("vanilla_z2").epochs == 7
+    assert params.variant("vanilla_z3").epochs == 2
+    assert params.variant("vanilla_z3").recipe == "vanilla"
+    assert params.variant("dense").epochs == 20  # another recipe: untouched
+
+
+def test_a_variant_without_a_recipe_stands_alone(raw):
+    raw["variants"]["tiny"] = {"arch": "mlp", "hidden": [8], "latent_dim": 2}
+    tiny = parse_params(raw).variant("tiny")
+    assert (tiny.recipe, tiny.hidden, tiny.batch_size) == (None, [8], 64)
+
+
+def test_a_recipe_cannot_name_a_recipe(raw):
+    raw["recipes"]["vanilla"]["recipe"] = "dense"
+    assert "unknown key 'recipes.vanilla.recipe'" in config_error(raw)
+
+
+def test_a_bad_recipe_value_is_named_where_it_is_written(raw):
+    # Every vanilla_z* variant inherits it, but the user wrote it once, in the recipe.
+    message = config_error(set_key(raw, "recipes.vanilla.lr", -1.0))
+    assert message.startswith("params.yaml: recipes.vanilla.lr=-1.0 is not allowed"), message
+
+
+@pytest.mark.parametrize("name", ["a/b", "../x", "1st", "", "x y", "é", "a" * 65, "eigen_reading", "pca_baseline"])
+def test_unsafe_or_reserved_variant_names_are_rejected(raw, name):
+    raw["variants"][name] = {"recipe": "dense", "latent_dim": 4}
+    message = config_error(raw)
+    assert f"variants.{name!r} is not allowed as a name" in message and "eigen_reading" in message
+
+
+def test_recipe_names_follow_the_same_rule(raw):
+    raw["recipes"]["bad-name"] = raw["recipes"]["dense"]
+    assert "recipes.'bad-name' is not allowed as a name" in config_error(raw)
+
+
+def test_batch_size_must_fit_the_limited_training_split(raw):
+    set_key(raw, "data.limit", 250)  # dense keeps 80%: 200 training images for a batch of 256
+    message = config_error(raw)
+    assert "variants.dense.batch_size=256" in message and "data.limit=250" in message
+    set_key(raw, "data.limit", 320)  # 256 training images: every recipe fits
+    assert parse_params(raw).data.limit == 320
+
+
+def test_default_recipes_are_the_spec_recipes_resolved(raw_params):
+    # The same values as the variants spelled out field by field before recipes existed.
+    v = load_params(PARAMS_FILE).variants
+    assert {n: v[n].latent_dim for n in v} == {
+        "classifier": None, "classifier_z6": 6, "dense": 32, "deep": 9, "small_conv": 10, "spatial_conv": None,
+        "vanilla_z2": 2, "vanilla_z3": 3, "vanilla_z5": 5, "vanilla_z10": 10, "vanilla_z50": 50}
+    for name in ("vanilla_z2", "vanilla_z50"):
+        assert v[name].model_dump(exclude={"latent_dim"}) == {
+            "arch": "mlp", "hidden": [128, 64], "head_hidden": [], "output": "tanh", "input_range": "symmetric",
+            "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-5, "batch_size": 256, "epochs": 5,
+            "val_fraction": 0.0, "class_weight": 1.0, "recipe": "vanilla"}
+    assert v["classifier_z6"].model_dump(exclude={"latent_dim"}) == v["classifier"].model_dump(exclude={"latent_dim"})
+
+
+# --------------------------------------------------------------------------- #
+# a variant's model and training configs, built in one place
+# --------------------------------------------------------------------------- #
+
+
+def test_model_config_of_is_the_recipe_network():
+    from latent_atlas.models import ModelConfig
+
+    params = load_params(PARAMS_FILE)
+    assert params.model_config_of("classifier") == ModelConfig("classifier_mlp", 16, (128,), (64,), "sigmoid")
+    assert params.model_config_of("vanilla_z3") == ModelConfig("mlp", 3, (128, 64), (), "tanh")
+    assert params.model_config_of("spatial_conv") == ModelConfig("spatial_conv", 256, (), (), "tanh")
+
+
+def test_train_config_of_uses_the_recipe_and_the_device(raw):
+    from latent_atlas.training import TrainConfig
+
+    params = parse_params(set_key(raw, "train.compile_cpu", True))
+    assert params.train_config_of("deep", "cpu") == TrainConfig(
+        batch_size=32, epochs=20, lr=1e-3, weight_decay=1e-8, optimizer="adam", class_weight=1.0, seed=42,
+        cuda_graph=False, compile_cpu=True)
+    assert params.train_config_of("deep", "cuda:0").cuda_graph  # cuda_graph: auto
+    off = parse_params(set_key(raw, "train.cuda_graph", "off"))
+    assert not off.train_config_of("deep", "cuda").cuda_graph
+
+
+def test_reading_params_does_not_import_torch():
+    # Every stage validates params first; download and population never need torch.
+    code = "import sys; from latent_atlas.config import load_params; load_params('params.yaml'); " \
+           "print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("config", [((128,), (64,), 16), ((128, 64), (), 3), ((128, 64, 36, 18), (), 9),
+                                    ((7, 5), (3, 2), 4)])
+def test_mlp_parameter_count_matches_the_built_model(config):
+    from latent_atlas.models import ModelConfig, build_model, count_parameters
+
+    hidden, head, z = config
+    arch = "classifier_mlp" if head else "mlp"
+    model = build_model(ModelConfig(arch, z, hidden, head))
+    assert mlp_parameter_count(z, list(hidden), list(head)) == count_parameters(model)
+
+
+# --------------------------------------------------------------------------- #
+# fuzz: any number anywhere, any variant name
+# --------------------------------------------------------------------------- #
+
+# FUZZ_EXAMPLES=1000 for the full search (it found nothing in 1,000); CI runs a quick one.
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
+
+
+def numeric_paths(node, prefix=()) -> list[tuple]:
+    """Every path to a number (or a null that stands for one) in the real params."""
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in numeric_paths(v, (*prefix, k))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in numeric_paths(v, (*prefix, i))]
+    return [prefix] if isinstance(node, int | float) and not isinstance(node, bool) or node is None else []
+
+
+REAL = yaml.safe_load(PARAMS_FILE.read_text())
+# Optional numeric keys a variant may add on top of its recipe.
+NUMERIC_PATHS = sorted({*numeric_paths(REAL), *((("variants", n, k),) for n in REAL["variants"]
+                                               for k in ("epochs", "batch_size", "lr", "class_weight"))},
+                       key=str)
+numbers = st.one_of(
+    st.integers(-3, 3), st.integers(), st.integers(2**31 - 5, 2**31 + 5), st.floats(allow_nan=True),
+    st.sampled_from([0, 1, 2, 10, 99, 100, 255, 256, 784, 65536, 65537, 2**32, 1e-300, 0.5, -0.0]),
+    st.none(),
+)
+
+
+def real_value(path: tuple):
+    node = REAL
+    for part in path:
+        node = node[part] if not isinstance(node, dict) or part in node else None
+    return node
+
+
+def near_the_real_value(path: tuple):
+    """Numbers of the scale the key already has: the real one scaled, nudged, or made non-finite."""
+    value = real_value(path)
+    if not isinstance(value, int | float):
+        return numbers
+    scaled = [value * k for k in (-1, 0, 0.5, 2, 10, 100, 512, 1000, 10**6)] + [value + 1, value - 1]
+    kind = int if isinstance(value, int) else float
+    return st.sampled_from([kind(v) for v in scaled] + [float("nan"), float("inf"), -float("inf")]) | numbers
+
+
+change = st.sampled_from(NUMERIC_PATHS).flatmap(lambda path: st.tuples(st.just(path), near_the_real_value(path)))
+# Layer sizes decide memory: wide ones often enough to reach the parameter cap.
+SIZE_PATHS = [p for p in NUMERIC_PATHS if "hidden" in p or "head_hidden" in p or p[-1] == "latent_dim"]
+size_change = st.tuples(st.sampled_from(SIZE_PATHS), st.sampled_from([1, 4096, 12800, 32768, 65536]))
+names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=70) | st.sampled_from(
+    ["eigen_reading", "pca", "headline", "a_b1", "_x", "x" * 64, "x" * 65])
+
+
+def put(raw: dict, path: tuple, value) -> None:
+    node = raw
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def check_valid(params: Params) -> None:
+    """What a params file that validates promises the stages."""
+    for name, variant in params.variants.items():
+        assert NAME_PATTERN.fullmatch(name) and name not in RESERVED_NAMES
+        for value in (variant.lr, variant.weight_decay, variant.val_fraction, variant.class_weight):
+            assert math.isfinite(value)
+        size = params.latent_dim_of(name)
+        assert 1 <= size <= 65536
+        if variant.arch in MLP_ARCHES:
+            assert mlp_parameter_count(size, variant.hidden, variant.head_hidden) <= MAX_PARAMETERS
+        else:
+            assert not variant.hidden
+        if params.data.limit is not None:
+            assert params.data.limit >= MIN_ROWS_PER_SPLIT
+            assert variant.batch_size <= params.data.limit * (1 - variant.val_fraction)
+    assert set(params.compare.sweep) <= set(params.variants)
+    assert set(params.compare.reading.names()) <= set(params.variants)
+    for value in flatten(params.model_dump()).values():
+        for item in value if isinstance(value, list) else [value]:
+            assert not isinstance(item, float) or math.isfinite(item)
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(change | size_change, min_size=1, max_size=4),
+       st.lists(st.tuples(st.sampled_from(sorted(REAL["variants"])), names), max_size=2))
+def test_fuzz_any_number_or_name_validates_or_fails_in_one_line(changes, renames):
+    raw = copy.deepcopy(REAL)
+    for path, value in changes:
+        put(raw, path, value)
+    for old, new in renames:
+        if old in raw["variants"] and new not in raw["variants"]:
+            raw["variants"][new] = raw["variants"].pop(old)
+    try:
+        params = parse_params(raw)
+    except ConfigError as exc:
+        message = str(exc)
+        assert "\n" not in message and message.startswith("params.yaml: "), message
+        assert "Traceback" not in message and "Value error" not in message, message
+        if re.search(r"=-?(nan|inf)\b", message) and "valid integer" not in message:  # not "nan should be <= 10"
+            assert "finite number" in message, message
+        return
+    check_valid(params)
+
+
+# --------------------------------------------------------------------------- #
+# a generated valid params file really runs: a training step and an analysis part
+# --------------------------------------------------------------------------- #
+
+mlp_widths = st.lists(st.integers(1, 32), min_size=1, max_size=3)
+
+
+@st.composite
+def runnable_variant(draw) -> dict:
+    arch = draw(st.sampled_from(ARCHES))
+    symmetric = draw(st.booleans())
+    entry = {"arch": arch, "output": "tanh" if symmetric else "sigmoid",
+             "input_range": "symmetric" if symmetric else "unit",
+             "optimizer": draw(st.sampled_from(["adam", "adamw"])),
+             "lr": draw(st.floats(1e-6, 10)), "weight_decay": draw(st.floats(0, 1)),
+             "batch_size": draw(st.integers(1, 24)), "epochs": draw(st.integers(1, 100_000)),
+             "val_fraction": draw(st.floats(0, 0.9)), "class_weight": draw(st.floats(0, 1000))}
+    if arch != "spatial_conv":
+        entry["latent_dim"] = draw(st.integers(1, 8))
+    if arch in MLP_ARCHES:
+        entry["hidden"] = draw(mlp_widths)
+    if arch == "classifier_mlp":
+        entry["head_hidden"] = draw(mlp_widths)
+    return entry
+
+
+@settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(runnable_variant(), st.integers(0, 2**32 - 1), st.floats(0, 1e6), st.integers(1, 3))
+def test_generated_valid_params_train_a_step_and_run_an_analysis_part(entry, seed, threshold, kmeans_seeds):
+    import numpy as np
+    import torch
+
+    from latent_atlas import analysis
+    from latent_atlas.models import build_model
+    from latent_atlas.training import to_model_input, train_model
+
+    raw = copy.deepcopy(REAL)
+    raw.update(seed=seed, variants={"generated": entry})
+    raw["compare"].update(sweep=["generated"], reading={"full": "generated", "reduced": "generated"})
+    raw["analyze"].update(eigen_threshold=threshold, kmeans_seeds=kmeans_seeds)
+    params = parse_params(raw)  # the generator only makes valid files
+    check_valid(params)
+
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(24, 28, 28), dtype=np.uint8)
+    labels = np.arange(24) % 10
+    variant = params.variant("generated")
+    torch.manual_seed(seed)
+    model = build_model(params.model_config_of("generated"))
+    x = to_model_input(images, variant.input_range)
+    cfg = dataclasses.replace(params.train_config_of("generated", "cpu"), epochs=1)  # one epoch: >= 1 step
+    history = train_model(model, x, torch.as_tensor(labels), cfg, progress=False)
+    assert len(history) == 1 and "train_loss" in history[0]
+
+    with torch.no_grad():
+        z = model.eval().encode(x).numpy()  # (24, latent)
+    assert z.shape == (24, params.latent_dim_of("generated"))
+    part = analysis.spectrum(z, params.analyze.eigen_threshold)
+    assert 0 <= part.metrics["eigenvalues_above_threshold"] <= z.shape[1]
+    clusters = analysis.clustering(z, labels, params.analyze.kmeans_seeds, params.seed)
+    assert 0.1 <= clusters.metrics["purity_best"] <= 1.0

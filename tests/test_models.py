@@ -24,10 +24,7 @@ VARIANTS = sorted(PARAMS.variants)
 
 
 def variant_config(name: str) -> ModelConfig:
-    """As stages/train.py builds it."""
-    v = PARAMS.variant(name)
-    return ModelConfig(arch=v.arch, latent_dim=PARAMS.latent_dim_of(name), hidden=tuple(v.hidden),
-                       head_hidden=tuple(v.head_hidden), output=v.output)
+    return PARAMS.model_config_of(name)  # as stages/train.py builds it
 
 
 def batch(input_range: str, n: int = 4, seed: int = 0) -> torch.Tensor:

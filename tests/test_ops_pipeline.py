@@ -37,8 +37,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import BIN, PROJECT, Repo, make_repo
-from test_ops_support import MlflowServer, stop_process_group
+from tests_support import BIN, PROJECT, MlflowServer, Repo, make_repo, stop_process_group
 
 from latent_atlas import tracking
 

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tiny_params
-from test_ops_support import (
+from tests_support import (
     LOOPBACK,
     SilentServer,
     assert_one_line_error,
@@ -24,6 +23,7 @@ from test_ops_support import (
     free_port,
     run_stage,
     scratch_project,
+    tiny_params,
 )
 
 from latent_atlas import tracking

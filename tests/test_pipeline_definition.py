@@ -1,41 +1,135 @@
-"""dvc.yaml and params.yaml agree: every variant has its stages, and each stage
-declares the params it reads (so a change reruns exactly what depends on it)."""
+"""dvc.yaml and params.yaml agree: every variant has its stages, each stage
+declares the params it reads (so a change reruns exactly what depends on it),
+and each stage's deps cover the code and the files that decide its outputs."""
 
 from __future__ import annotations
 
-import yaml
-from tests_support import PROJECT
+import ast
+import re
+import shutil
 
-from latent_atlas.config import load_params
+import pytest
+import yaml
+from tests_support import PROJECT, pipeline_variants
+
+from latent_atlas import paths
+from latent_atlas.config import load_params, parse_params
+
+PACKAGE = "latent_atlas"
+
+# Modules that cannot change what a stage writes, so a stage need not rerun
+# when they change.
+EXEMPT_MODULES = {
+    "latent_atlas/__init__.py": "empty package marker",
+    "latent_atlas/cli.py": "parses --variant/--params and prints errors; computes nothing",
+    "latent_atlas/errors.py": "exception classes only",
+    "latent_atlas/paths.py": "where files live, not what they hold; each path is also spelled out in dvc.yaml",
+    "latent_atlas/tracking.py": "MLflow side only, in the track stage, after every output is written",
+    "latent_atlas/record.py": "execution ids (fresh each run by design) and MLflow records; nothing downstream reads them",
+}
+# Imports inside a function that only run when a stage calls that function;
+# each such stage imports the module itself (checked below).
+LAZY_IMPORTS = {
+    ("latent_atlas/config.py", "latent_atlas/models.py"): "Params.model_config_of",
+    ("latent_atlas/config.py", "latent_atlas/training.py"): "Params.train_config_of",
+}
+# Paths a stage touches that are deliberately not DVC deps or outs.
+UNTRACKED_PATHS = {
+    str(paths.DOWNLOAD_CACHE): "the download cache: data/mnist.npz, its verified product, is the output",
+}
 
 
 def load_dvc_yaml() -> dict:
     return yaml.safe_load((PROJECT / "dvc.yaml").read_text())
 
 
-def test_every_variant_has_train_extract_analyze_stages():
-    variants = set(load_params(PROJECT / "params.yaml").variants)
-    stages = load_dvc_yaml()["stages"]
-    for name in ("train", "extract", "analyze"):
-        assert set(stages[name]["foreach"]) == variants, name
+def stage_definitions() -> dict[str, dict]:
+    """Stage name -> its definition (a foreach stage's `do`, with ${key} left in)."""
+    return {name: stage.get("do", stage) for name, stage in load_dvc_yaml()["stages"].items()}
+
+
+def entries(stage: dict, field: str) -> list[str]:
+    """Paths of deps/outs/metrics/plots, plain or with options."""
+    return [next(iter(e)) if isinstance(e, dict) else e for e in stage.get(field, [])]
+
+
+def script_of(stage: dict) -> str:
+    match = re.fullmatch(r"python -m stages\.(\w+)(?: .*)?", stage["cmd"])
+    assert match, stage["cmd"]
+    return f"stages/{match[1]}.py"
+
+
+# --------------------------------------------------------------------------- #
+# the variant list, defined once
+# --------------------------------------------------------------------------- #
+
+
+def test_every_foreach_stage_reads_the_one_variant_list():
+    dvc_yaml = load_dvc_yaml()
+    listed = pipeline_variants(dvc_yaml)
+    assert set(listed) == set(load_params(PROJECT / "params.yaml").variants)
+    foreach = {name: stage["foreach"] for name, stage in dvc_yaml["stages"].items() if "foreach" in stage}
+    assert foreach == dict.fromkeys(("train", "extract", "analyze"), "${pipeline_variants}")
+
+
+def test_no_variant_name_appears_outside_the_list():
+    dvc_yaml = load_dvc_yaml()
+    names = set(pipeline_variants(dvc_yaml))
+    rest = yaml.safe_dump({k: v for k, v in dvc_yaml.items() if k != "vars"})
+    assert not {name for name in names if re.search(rf"\b{name}\b", rest)}
+
+
+def test_the_listed_recipe_is_the_one_params_yaml_names():
+    params = load_params(PROJECT / "params.yaml")
+    for name, item in pipeline_variants(load_dvc_yaml()).items():
+        assert item["recipe"] == params.variant(name).recipe, name
+        assert item["recipe"] in params.recipes
 
 
 def test_only_the_classifier_follows_the_top_level_latent_dim():
-    foreach = load_dvc_yaml()["stages"]["train"]["foreach"]
-    followers = {name for name, item in foreach.items() if item["latent_param"] == "latent_dim"}
-    assert followers == {"classifier"}
+    listed = pipeline_variants(load_dvc_yaml())
+    assert {name for name, item in listed.items() if item["latent_param"] == "latent_dim"} == {"classifier"}
     params = load_params(PROJECT / "params.yaml")
-    for name, item in foreach.items():
+    for name, item in listed.items():
         if name != "classifier":
             assert item["latent_param"] == f"variants.{name}"
             assert params.variants[name].latent_dim is not None or params.variants[name].arch == "spatial_conv"
     assert params.variants["classifier"].latent_dim is None
 
 
-def test_train_stage_declares_its_variant_section():
-    train = load_dvc_yaml()["stages"]["train"]["do"]
-    assert "variants.${key}" in train["params"] and "${item.latent_param}" in train["params"]
-    assert "seed" in train["params"] and "train" in train["params"]
+def test_train_stage_declares_its_variant_and_recipe():
+    train = stage_definitions()["train"]
+    assert {"seed", "train", "variants.${key}", "recipes.${item.recipe}", "${item.latent_param}"} == set(
+        train["params"])
+
+
+def test_dvc_resolves_each_variant_to_its_own_params():
+    from dvc.repo import Repo
+
+    with Repo(str(PROJECT)) as repo:
+        declared = {stage.addressing: {key for dep in stage.deps if hasattr(dep, "params") for key in dep.params}
+                    for stage in repo.index.stages if stage.addressing.startswith("train@")}
+    assert declared["train@vanilla_z3"] == {"seed", "train", "variants.vanilla_z3", "recipes.vanilla"}
+    assert declared["train@classifier"] == {"seed", "train", "variants.classifier", "recipes.classifier",
+                                            "latent_dim"}
+    assert declared["train@classifier_z6"] == {"seed", "train", "variants.classifier_z6", "recipes.classifier"}
+
+
+def test_set_param_overrides_reach_one_variant_or_a_whole_recipe(tmp_path):
+    # What `dvc exp run -S ...` does to params.yaml before it reruns the stages.
+    from dvc.utils.hydra import apply_overrides
+
+    path = tmp_path / "params.yaml"
+    shutil.copy(PROJECT / "params.yaml", path)
+    apply_overrides(str(path), ["++variants.vanilla_z3.epochs=6", "variants.vanilla_z5.latent_dim=4"])
+    params = parse_params(yaml.safe_load(path.read_text()))
+    assert {n: params.variant(n).epochs for n in ("vanilla_z2", "vanilla_z3", "vanilla_z5")} == {
+        "vanilla_z2": 5, "vanilla_z3": 6, "vanilla_z5": 5}
+    assert params.latent_dim_of("vanilla_z5") == 4
+    apply_overrides(str(path), ["recipes.vanilla.epochs=7"])
+    params = parse_params(yaml.safe_load(path.read_text()))
+    assert {n: params.variant(n).epochs for n in ("vanilla_z2", "vanilla_z3", "dense")} == {
+        "vanilla_z2": 7, "vanilla_z3": 6, "dense": 20}
 
 
 def test_defaults_follow_the_spec_recipes():
@@ -49,3 +143,94 @@ def test_defaults_follow_the_spec_recipes():
     assert sweep == [2, 3, 5, 10, 50]
     assert all(v[n].epochs == 5 and v[n].batch_size == 256 and v[n].input_range == "symmetric"
                for n in v if n.startswith("vanilla_z"))
+
+
+# --------------------------------------------------------------------------- #
+# deps: the code and the files that decide each stage's outputs
+# --------------------------------------------------------------------------- #
+
+
+def imported_modules(path: str) -> set[str]:
+    """latent_atlas modules a file imports anywhere (module level or in a function), as file paths."""
+    found = set()
+    for node in ast.walk(ast.parse((PROJECT / path).read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == PACKAGE:
+            base = node.module.replace(".", "/")
+            candidates = [f"{base}.py"] + [f"{base}/{alias.name}.py" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            candidates = [f"{alias.name.replace('.', '/')}.py" for alias in node.names
+                          if alias.name.split(".")[0] == PACKAGE]
+        else:
+            continue
+        found |= {c for c in candidates if (PROJECT / c).is_file()}
+    return found
+
+
+def import_closure(script: str) -> set[str]:
+    """Every latent_atlas module a stage script can run, following imports
+    transitively (not into tracking.py's: they serve MLflow logging alone)."""
+    seen, todo = set(), [script]
+    while todo:
+        current = todo.pop()
+        for module in imported_modules(current) - seen:
+            if (current, module) not in LAZY_IMPORTS:
+                seen.add(module)
+                if module != "latent_atlas/tracking.py":
+                    todo.append(module)
+    return seen
+
+
+def test_exemptions_name_real_modules():
+    for module in [*EXEMPT_MODULES, *(m for edge in LAZY_IMPORTS for m in edge)]:
+        assert (PROJECT / module).is_file(), module
+
+
+@pytest.mark.parametrize("name", [n for n, s in stage_definitions().items() if s.get("outs")])
+def test_stage_code_deps_are_its_import_closure(name):
+    stage = stage_definitions()[name]
+    script = script_of(stage)
+    expected = {script} | (import_closure(script) - set(EXEMPT_MODULES))
+    declared = {d for d in entries(stage, "deps") if d.endswith(".py")}
+    assert declared == expected, (f"{name}: missing {sorted(expected - declared)}, "
+                                  f"not imported {sorted(declared - expected)}")
+
+
+@pytest.mark.parametrize("name", [n for n, s in stage_definitions().items() if s.get("outs")])
+def test_stages_calling_lazy_imports_import_the_module_themselves(name):
+    script = script_of(stage_definitions()[name])
+    closure = import_closure(script)
+    sources = "".join((PROJECT / m).read_text() for m in {script} | closure)
+    for (_, module), method in LAZY_IMPORTS.items():
+        if f".{method.split('.')[-1]}(" in sources:
+            assert module in closure, f"{name} calls {method} but does not import {module}"
+
+
+def referenced_paths(path: str, placeholder: str) -> set[str]:
+    """Files a module names through latent_atlas.paths: constants, and the per-variant functions."""
+    found = set()
+    for node in ast.walk(ast.parse((PROJECT / path).read_text())):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "paths":
+            value = getattr(paths, node.attr)
+            if callable(value):
+                n_args = value.__code__.co_argcount
+                # execution(stage, variant): the stage is this module's stage
+                args = (re.sub(r"^stages/(\w+)\.py$", r"\1", path), placeholder)[-n_args:]
+                value = value(*args)
+            found.add(str(value))
+    return found
+
+
+def covered(path: str, declared: list[str]) -> bool:
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in declared)
+
+
+@pytest.mark.parametrize("name", [n for n, s in stage_definitions().items() if s.get("outs")])
+def test_every_file_a_stage_reads_or_writes_is_a_dep_or_an_out(name):
+    stage = stage_definitions()[name]
+    script = script_of(stage)
+    placeholder = "${key}" if "${key}" in stage["cmd"] else "VARIANT"
+    modules = {script} | (import_closure(script) - set(EXEMPT_MODULES))
+    touched = set().union(*(referenced_paths(m, placeholder) for m in modules)) - set(UNTRACKED_PATHS)
+    declared = [p for field in ("deps", "outs", "metrics", "plots") for p in entries(stage, field)]
+    missing = sorted(p for p in touched if not covered(p, declared))
+    assert not missing, f"{name} touches {missing}, which dvc.yaml does not list"

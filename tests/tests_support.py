@@ -1,5 +1,330 @@
-"""Paths shared by tests (importable, unlike conftest)."""
+"""Helpers shared by the tests (importable, unlike conftest.py; holds no tests).
 
+- a tiny, real copy of the project in a temporary git repository (tiny_params,
+  make_repo, Repo);
+- loopback-only network fixtures: a free port, a server that accepts and never
+  answers, one that answers a byte at a time, one that speaks no HTTP;
+- a real `mlflow server` process, a scratch copy of the stage scripts, and
+  subprocess assertions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
+import yaml
+
 PROJECT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# What a clone carries: everything a stage needs, nothing generated.
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", ".gitignore", "stages", "latent_atlas")
+FAST_VARIANTS = ("classifier", "small_conv")
+# Every variant: the end-to-end tests check a parent run complete with all of them.
+E2E_VARIANTS = tuple(yaml.safe_load((PROJECT / "params.yaml").read_text())["variants"])
+
+
+def tiny_params(variants: tuple[str, ...] = FAST_VARIANTS) -> dict:
+    """The project's params, shrunk: bundled digits, 200 per split, one epoch."""
+    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    params["data"].update(source="bundled", limit=200)
+    params["variants"] = {k: v for k, v in params["variants"].items() if k in variants}
+    # One epoch of small batches, in the recipes and in any variant that sets its own.
+    for entry in (*params["recipes"].values(), *params["variants"].values()):
+        if "epochs" in entry or "batch_size" in entry:
+            entry.update(epochs=1, batch_size=min(entry.get("batch_size", 32), 32))
+    # Keep every analysis, on a few points: the e2e test checks wiring, not statistics.
+    analyze = params["analyze"]
+    analyze.update(kmeans_seeds=2, probe_max_train=200)
+    analyze["tsne"].update(max_points=100, max_iter=300)
+    analyze["noise"].update(max_images=50)
+    analyze["traversal"].update(n_images=10, max_dims=4, max_rows=4)
+    analyze["dci"].update(n_train=100)
+    params["baseline"].update(ks=[2, 5], kmeans_seeds=1, factor_train_n=100, morpho_scale=2)
+    params["compare"]["sweep"] = [v for v in params["compare"]["sweep"] if v in variants] or [variants[-1]]
+    reading = params["compare"]["reading"]
+    for role in ("full", "reduced"):
+        if reading[role] not in variants:
+            reading[role] = variants[0]
+    return params
+
+
+def pipeline_variants(dvc_yaml: dict) -> dict:
+    """dvc.yaml's `vars: pipeline_variants`, the list every foreach stage reads."""
+    return next(entry["pipeline_variants"] for entry in dvc_yaml["vars"]
+                if isinstance(entry, dict) and "pipeline_variants" in entry)
+
+
+def restrict_pipeline(dvc_yaml: dict, variants: tuple[str, ...]) -> dict:
+    """Keep only the given variants in the list the foreach stages read."""
+    listed = pipeline_variants(dvc_yaml)
+    for name in [name for name in listed if name not in variants]:
+        del listed[name]
+    return dvc_yaml
+
+
+class Repo:
+    def __init__(self, root: Path):
+        self.root = root
+        self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+                    "MLFLOW_TRACKING_URI": "", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t", "DVC_NO_ANALYTICS": "1"}
+        self.env.pop("MLFLOW_TRACKING_URI")
+
+    def run(self, *cmd: str, check: bool = True, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+        result = subprocess.run(cmd, cwd=self.root, env={**self.env, **(env or {})}, capture_output=True,
+                                text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return result
+
+    def dvc(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        return self.run(str(BIN / "dvc"), *args, **kw)
+
+    def commit(self, message: str = "update") -> None:
+        self.run("git", "add", "-A")
+        self.run("git", "commit", "-qm", message, "--allow-empty")
+
+    def params(self) -> dict:
+        return yaml.safe_load((self.root / "params.yaml").read_text())
+
+    def write_params(self, params: dict) -> None:
+        (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def make_repo(root: Path, variants: tuple[str, ...] = FAST_VARIANTS) -> Repo:
+    root.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        src = PROJECT / name
+        if src.is_dir():
+            shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, root / name)
+    dvc_yaml = restrict_pipeline(yaml.safe_load((PROJECT / "dvc.yaml").read_text()), variants)
+    (root / "dvc.yaml").write_text(yaml.safe_dump(dvc_yaml, sort_keys=False))
+    repo = Repo(root)
+    repo.write_params(tiny_params(variants))
+    repo.run("git", "init", "-q")
+    repo.dvc("init", "-q")
+    repo.dvc("config", "core.analytics", "false")
+    repo.commit("tiny latent-atlas")
+    return repo
+
+LOOPBACK = "127.0.0.1"
+SERVER_START_TIMEOUT_S = 180  # a cold `mlflow server` takes ~15 s here; shared CPUs make it vary
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (free at the time of asking)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test's environment without a tracking URI, with the venv first on PATH."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1",
+           "PYTHONUNBUFFERED": "1"}
+    for key in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME"):
+        env.pop(key, None)
+    env.update(extra)
+    return env
+
+
+class _Listener:
+    """A loopback TCP listener whose connections a subclass handles in threads."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://{LOOPBACK}:{self.port}/"
+        self.connections: list[socket.socket] = []
+        self.closed = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.closed.set()
+        self.sock.close()
+        for conn in self.connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class SilentServer(_Listener):
+    """Accepts connections and never sends a byte."""
+
+    def handle(self, conn: socket.socket) -> None:
+        self.closed.wait()
+
+
+class TrickleServer(_Listener):
+    """Answers HTTP 200 with a large body, `chunk` bytes every `interval_s`.
+
+    The defaults (a byte every 0.1 s, headers included) never leave a socket
+    idle long enough for a per-read timeout to fire. fast_headers: the status
+    line and headers arrive at once, then the body trickles.
+    """
+
+    def __init__(self, interval_s: float = 0.1, chunk: int = 1, fast_headers: bool = False,
+                 body: bytes = b"x" * 10_000_000) -> None:
+        super().__init__()
+        self.interval_s, self.chunk, self.fast_headers, self.body = interval_s, chunk, fast_headers, body
+
+    def handle(self, conn: socket.socket) -> None:
+        try:
+            conn.recv(65536)
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(self.body)}\r\n\r\n".encode()
+            if self.fast_headers:
+                conn.sendall(head)
+                rest = self.body
+            else:
+                rest = head + self.body
+            for i in range(0, len(rest), self.chunk):
+                if self.closed.wait(self.interval_s):
+                    return
+                conn.sendall(rest[i : i + self.chunk])
+        except OSError:
+            return
+
+
+class GarbageServer(_Listener):
+    """Answers something that is not HTTP, then hangs up."""
+
+    def handle(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            conn.recv(65536)
+            conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+            conn.close()
+
+
+def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout_s: float = SERVER_START_TIMEOUT_S,
+                 log: Path | None = None) -> float:
+    """Poll <url>/health until it answers 200; return the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text()[-3000:] if log and log.exists() else ""
+            raise AssertionError(f"the server at {url} exited with {proc.returncode} before answering:\n{tail}")
+        try:
+            with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - start
+        except OSError:
+            pass
+        time.sleep(0.5)
+    tail = log.read_text()[-3000:] if log and log.exists() else ""
+    raise AssertionError(f"no answer from {url}/health within {timeout_s} s:\n{tail}")
+
+
+def stop_process_group(proc: subprocess.Popen, grace_s: float = 15) -> None:
+    """SIGTERM the process group that `proc` leads (start_new_session=True), then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace_s)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=grace_s)
+
+
+class MlflowServer:
+    """A real `mlflow server` on 127.0.0.1 with a sqlite backend.
+
+    serve_artifacts: the server stores and serves artifacts itself
+    (--serve-artifacts --artifacts-destination), so clients never write to its disk.
+    """
+
+    def __init__(self, folder: Path, backend_uri: str | None = None, serve_artifacts: bool = True):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.backend_uri = backend_uri or f"sqlite:///{self.folder / 'mlflow.db'}"
+        self.artifacts = self.folder / "artifacts"
+        self.serve_artifacts = serve_artifacts
+        self.log = self.folder / "server.log"
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self) -> MlflowServer:
+        port = free_port()
+        self.url = f"http://{LOOPBACK}:{port}"
+        cmd = [str(BIN / "mlflow"), "server", "--backend-store-uri", self.backend_uri,
+               "--host", LOOPBACK, "--port", str(port), "--workers", "1"]
+        if self.serve_artifacts:
+            cmd += ["--serve-artifacts", "--artifacts-destination", str(self.artifacts)]
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(cmd, cwd=self.folder, env=clean_env(), stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait(self) -> MlflowServer:
+        assert self.proc is not None, "start() first"
+        wait_healthy(self.url, self.proc, log=self.log)
+        return self
+
+    def stop(self, grace_s: float = 3) -> None:
+        if self.proc is not None:
+            stop_process_group(self.proc, grace_s)
+
+    def __enter__(self) -> MlflowServer:
+        return self.start().wait()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def scratch_project(root: Path) -> Path:
+    """The stage scripts and the package, copied into `root` (no git, no DVC)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("stages", "latent_atlas"):
+        shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def run_stage(root: Path, stage: str, *args: str, timeout: float = 120,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m stages.<stage> ...` in `root`, bounded in time."""
+    return subprocess.run([sys.executable, "-m", f"stages.{stage}", *args], cwd=root, capture_output=True,
+                          text=True, timeout=timeout, env=env or clean_env())
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str, code: int = 2) -> str:
+    """The stage failed with `code` and exactly one stderr line, naming each needle."""
+    detail = f"stdout:\n{result.stdout[-2000:]}\nstderr:\n{result.stderr[-4000:]}"
+    assert result.returncode == code, f"exit code {result.returncode}, expected {code}\n{detail}"
+    assert "Traceback" not in result.stderr, detail
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got {len(lines)}\n{detail}"
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
+    return lines[0]
