@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
-import json
 import os
 import signal
 import socket
@@ -545,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     except TrackingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({"store": _redact(tracking_uri()), "experiment": EXPERIMENT_NAME, "id": experiment_id}))
+    print(f"MLflow store ready: {display_uri()} (experiment {EXPERIMENT_NAME!r}, id {experiment_id})")
     return 0
 
 

@@ -1,7 +1,7 @@
 """End to end: the real `dvc repro` and `dvc exp run` on tiny data, and what a
 user compares afterwards: the README's experiment table and the MLflow runs.
 
-One repository with every variant, in order:
+One repository with every variant (the `pipeline` fixture of conftest.py), in order:
 1. `dvc repro`, then again: the second reruns nothing;
 2. `dvc exp run -n z6 -S latent_dim=6`: only the classifier's stages rerun;
 3. `dvc exp run -n knn7 -S analyze.knn_k=7`: new analyses, and no earlier
@@ -19,16 +19,13 @@ import sys
 
 import numpy as np
 import pytest
-import yaml
-from tests_support import PROJECT, make_repo
+from tests_support import E2E_VARIANTS
 
 from latent_atlas import tracking
 from latent_atlas.headline import HEADLINE_KEYS
 
 pytestmark = pytest.mark.e2e
 
-# Every variant, so that a parent is checked complete with the default pipeline's 11 children.
-E2E_VARIANTS = tuple(yaml.safe_load((PROJECT / "params.yaml").read_text())["variants"])
 
 
 def ran_stages(output: str) -> set[str]:
@@ -101,17 +98,6 @@ def _git_head(root) -> str:
     import subprocess
 
     return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    """The repository after steps 1-2, with what each step printed."""
-    repo = make_repo(tmp_path_factory.mktemp("e2e") / "repo", variants=E2E_VARIANTS)
-    first = repo.dvc("repro")
-    second = repo.dvc("repro")
-    repo.commit("first run")
-    z6 = repo.dvc("exp", "run", "-n", "z6", "-S", "latent_dim=6")
-    return repo, {"first": first.stdout, "second": second.stdout, "z6": z6.stdout}
 
 
 def test_repro_runs_everything_once(pipeline):

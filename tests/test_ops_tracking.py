@@ -154,15 +154,15 @@ def test_check_server_gives_up_on_a_silent_server():
 
 
 @pytest.mark.parametrize("kind", ["refused", pytest.param("silent", marks=pytest.mark.e2e)])  # silent: 5 s timeout
-def test_train_stage_fails_before_loading_data_when_the_server_is_down(tmp_path, kind):
-    """No data, no model: had the stage loaded data first, the error would name
-    metrics/data.json or data/mnist.npz instead of the server."""
+def test_track_stage_fails_before_reading_outputs_when_the_server_is_down(tmp_path, kind):
+    """The stage that logs checks the server first: had it read the pipeline's
+    outputs first, the error would name metrics/data.json instead of the server."""
     root = scratch_project(tmp_path / "proj")
     (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(("classifier",))))
     with SilentServer() as silent:
         uri = silent.url.rstrip("/") if kind == "silent" else f"http://{LOOPBACK}:{free_port()}"
         start = time.monotonic()
-        result = run_stage(root, "train", "--variant", "classifier", timeout=90,
+        result = run_stage(root, "track", timeout=90,
                            env=clean_env(MLFLOW_TRACKING_URI=uri))
         elapsed = time.monotonic() - start
     line = assert_one_line_error(result, f"MLFLOW_TRACKING_URI={uri}")
@@ -171,7 +171,7 @@ def test_train_stage_fails_before_loading_data_when_the_server_is_down(tmp_path,
     # Python start-up and imports take a few seconds on a busy machine; the check
     # itself is immediate (refused) or bounded by its 5 s timeout (silent).
     assert elapsed < 30, f"the stage took {elapsed:.1f} s to fail"
-    print(f"train stage failed in {elapsed:.1f} s against a {kind} server: {line}")
+    print(f"track stage failed in {elapsed:.1f} s against a {kind} server: {line}")
 
 
 def test_tracking_module_names_its_store_files(tmp_path):
