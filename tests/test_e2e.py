@@ -104,7 +104,9 @@ def test_repro_runs_everything_once(pipeline):
     repo, out = pipeline
     root = repo.root
     assert {f"train@{v}" for v in E2E_VARIANTS} | {"download", "compare", "track"} <= ran_stages(out["first"])
-    assert ran_stages(out["second"]) == set() and "up to date" in out["second"]
+    # Nothing changed: only the download reruns (always_changed in dvc.yaml, so an
+    # offline fallback is never kept); it writes the same bytes, so nothing else reruns.
+    assert ran_stages(out["second"]) == {"download"}
 
     info = json.loads((root / "metrics/data.json").read_text())
     assert info["source"] == "bundled" and info["n_train"] == 200 and info["n_test"] == 200
@@ -116,8 +118,8 @@ def test_repro_runs_everything_once(pipeline):
 
 def test_an_experiment_reruns_only_what_latent_dim_decides(pipeline):
     repo, out = pipeline
-    assert ran_stages(out["z6"]) == {"train@classifier", "extract@classifier", "analyze@classifier", "compare",
-                                     "track"}
+    assert ran_stages(out["z6"]) == {"download", "train@classifier", "extract@classifier", "analyze@classifier",
+                                     "compare", "track"}
     with np.load(repo.root / "data/latents/classifier.npz") as lat:
         assert lat["z_test"].shape == (200, 6)
 
@@ -176,7 +178,7 @@ def test_a_run_cache_hit_still_gets_a_complete_parent(pipeline):
     repo, _ = pipeline
     reset_workspace(repo)
     out = repo.dvc("exp", "run", "-n", "z6-again", "-S", "latent_dim=6").stdout
-    assert ran_stages(out) == {"track"}, out[-2000:]
+    assert ran_stages(out) == {"download", "track"}, out[-2000:]  # download: always_changed
     assert "is cached - skipping run" in out
     runs = all_runs(repo.root)
     parent = parent_of(runs, "z6-again")
