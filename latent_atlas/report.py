@@ -356,7 +356,7 @@ def baseline_section(baseline: dict[str, Any], analyses: Mapping[str, dict[str, 
             "The paired difference (PCA − AE test MSE, by seed) and its verdict:", "",
             claims_table(pca_claims(runs), runs), ""]
         if len(runs) < 2:
-            lines += [f"One seed: no verdict; {REPLICATE_HINT}.", ""]
+            lines += ["One seed: no verdict (replicate seeds give one; see the ledger).", ""]
     missing = [name for name, m in analyses.items() if m.get("latent_dim") not in by_k]
     if missing:
         lines += [f"No PCA of the same size for: {', '.join(missing)} (add its size to `baseline.ks`).", ""]
@@ -544,7 +544,7 @@ def reading_section(full_name: str, reduced_name: str, analyses: Mapping[str, di
             lines += [f"**One seed: no verdict.** With z={k} the test accuracy {change} ({accuracy}) and {mse}. "
                       f"A loss counts from the {100 * tolerance:.2g}-point margin "
                       "(`compare.reading.accuracy_tolerance`), but one run cannot tell it from the seed-to-seed "
-                      f"spread; {REPLICATE_HINT}.", ""]
+                      "spread (replicate seeds can; see the ledger).", ""]
         else:
             loss, worse = (evaluate(claim, runs) for claim in claims)
             lines += [_reading_verdict(loss, worse, reduced_name, tolerance), ""]

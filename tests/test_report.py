@@ -11,7 +11,6 @@ import pytest
 
 from latent_atlas import paths, report
 from latent_atlas.analysis import details_path
-from latent_atlas.baseline import BASELINE_METRICS
 from latent_atlas.config import parse_params
 from latent_atlas.data import TEST, TRAIN, MNISTArrays, save_arrays
 from latent_atlas.io import write_json
@@ -69,7 +68,7 @@ def test_one_seed_states_the_change_and_draws_no_verdict():
     assert "**One seed: no verdict.**" in text and "Verdict:" not in text
     assert "dropped by 2.00 points (0.9700 -> 0.9500)" in text
     assert "test MSE rose by 50% (0.01000 -> 0.01500)" in text
-    assert "0.5-point margin" in text and "dvc exp run --queue -S seed=1,2,3,4,5" in text
+    assert "0.5-point margin" in text and "seed-to-seed spread" in text
     assert "| classifier_z6 loses accuracy against classifier | drops | 0.0200 (one seed) |" in text
 
 
@@ -215,7 +214,7 @@ def test_ledger_section_lists_every_claim_and_asks_for_replicates_on_one_seed():
                   "small conv AE k-means purity", "curves stay together"):
         assert claim in text
     assert "| +0.020 (one seed) |" in text and "measured on 1 seed:" in text
-    assert "One seed: the numbers are this run's" in text
+    assert "One seed: the numbers are this run's" in text and "dvc exp run --queue -S seed=1,2,3,4,5" in text
 
 
 # --------------------------------------------------------------------------- #
@@ -241,7 +240,7 @@ def test_compare_stage_writes_report_summary_and_figures(tmp_path, monkeypatch):
         write_json(paths.analysis(name), m)
         write_json(details_path(name), details(m["latent_dim"]))
         write_json(paths.train_metrics(name), {"train_seconds": 2.0})
-    write_json(BASELINE_METRICS, {"pca": {f"k{k}": {"latent_dim": k, "test_mse": 0.05 / k,
+    write_json(paths.BASELINE_METRICS, {"pca": {f"k{k}": {"latent_dim": k, "test_mse": 0.05 / k,
                                                     "explained_variance": k / 60, "purity_best": 0.5,
                                                     "purity_mean": 0.45} for k in (2, 6, 9, 16, 32)}})
 
