@@ -30,7 +30,7 @@ import numpy as np
 
 from latent_atlas import metrics as M
 from latent_atlas import paths, plots
-from latent_atlas.baseline import FACTORS, Factors, load_factors
+from latent_atlas.baseline import Factors, load_factors
 from latent_atlas.config import (
     AnalyzeParams,
     DCIParams,
@@ -43,7 +43,9 @@ from latent_atlas.data import TEST, load_arrays
 from latent_atlas.errors import DamagedFileError
 from latent_atlas.inference import decoder_fn, encoder_fn
 from latent_atlas.io import read_npz
+from latent_atlas.metrics import subsample
 from latent_atlas.models import load_checkpoint
+from latent_atlas.pca import covariance_spectrum
 from latent_atlas.training import resolve_device
 
 log = logging.getLogger(__name__)
@@ -142,13 +144,6 @@ def classification_accuracy(log_probs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(log_probs.argmax(axis=1) == labels))
 
 
-def subsample(n: int, max_n: int | None, seed: int) -> np.ndarray:
-    """Sorted indices of a seeded subset of range(n) of size min(n, max_n); all when max_n is None."""
-    if max_n is None or n <= max_n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=max_n, replace=False))
-
-
 def top_variance_dims(z: np.ndarray, k: int) -> list[int]:
     """All dims when there are at most k, else the k highest-variance ones (highest first)."""
     if z.shape[1] <= k:
@@ -158,11 +153,8 @@ def top_variance_dims(z: np.ndarray, k: int) -> list[int]:
 
 def pca_directions(z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, top-k principal directions (d, k) and all eigenvalues (descending) of the codes."""
-    mean = z.mean(axis=0)
-    centred = z - mean
-    eigenvalues, vectors = np.linalg.eigh(centred.T @ centred / max(len(z) - 1, 1))  # ascending
-    order = np.argsort(eigenvalues)[::-1]
-    return mean, vectors[:, order[:k]], np.clip(eigenvalues[order], 0.0, None)
+    s = covariance_spectrum(z)
+    return s.mean, s.vectors[:, :k], s.eigenvalues
 
 
 def view_knn_accuracy(points: np.ndarray, labels: np.ndarray, seed: int, k: int = 5) -> float:
@@ -422,7 +414,7 @@ def dci(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np
         f_train, f_test, names = y_train[train_rows, None], y_test[:, None], ["digit"]
     else:
         if len(factors.test) != len(z_test) or factors.train_index.max(initial=-1) >= len(z_train):
-            raise DamagedFileError(f"{FACTORS}: the factors ({len(factors.test)} test rows, training rows up to "
+            raise DamagedFileError(f"{paths.FACTORS}: the factors ({len(factors.test)} test rows, training rows up to "
                              f"{factors.train_index.max(initial=-1)}) do not match the latents "
                              f"({len(z_test)} test, {len(z_train)} train); rerun the baseline stage")
         rows = subsample(len(factors.train_index), cfg.n_train, seed)
@@ -521,7 +513,7 @@ def load_inputs(name: str, params: Params) -> tuple[VariantInputs, Any]:
         name=name, z_test=lat["z_test"], y_test=lat["y_test"], z_train=lat["z_train"], y_train=lat["y_train"],
         images_test=images, recon_error_test=lat["recon_error_test"],
         encode=encoder_fn(model, ckpt.input_range, device), decode=decoder_fn(model, ckpt.input_range, device),
-        history=list(ckpt.history), factors=load_factors(FACTORS), log_probs_test=lat.get("log_probs_test"),
+        history=list(ckpt.history), factors=load_factors(paths.FACTORS), log_probs_test=lat.get("log_probs_test"),
     )
     return inputs, ckpt
 

@@ -22,14 +22,7 @@ import numpy as np
 
 from latent_atlas import metrics as M
 from latent_atlas.morpho import MORPHO_NAMES, morphometrics_matrix
-from latent_atlas.paths import BASELINE_METRICS, BASELINE_PLOTS, FACTORS  # noqa: F401  (re-exported)
-
-# The baseline stage's outputs (kept here rather than in latent_atlas.paths,
-# which belongs to the stages that existed before this one).
-
-# Rows per chunk when accumulating the pixel covariance: bounds memory to a
-# few tens of MB for any number of images.
-_CHUNK = 8192
+from latent_atlas.pca import covariance_spectrum
 
 
 @dataclass(frozen=True)
@@ -55,18 +48,9 @@ def _flat(x) -> np.ndarray:
 
 
 def fit_pca(x) -> PCAFit:
-    """PCA by eigen-decomposition of the sample covariance, accumulated in float64 chunks."""
-    x = _flat(x)
-    n, p = x.shape
-    mean = x.mean(axis=0, dtype=np.float64)
-    cov = np.zeros((p, p))
-    for start in range(0, n, _CHUNK):
-        block = x[start : start + _CHUNK].astype(np.float64) - mean
-        cov += block.T @ block
-    cov /= n - 1
-    eigenvalues, vectors = np.linalg.eigh(cov)  # ascending
-    order = np.argsort(eigenvalues)[::-1]
-    return PCAFit(mean, vectors[:, order], np.clip(eigenvalues[order], 0.0, None))
+    """PCA by eigen-decomposition of the sample covariance (accumulated in float64 chunks)."""
+    s = covariance_spectrum(_flat(x))
+    return PCAFit(s.mean, s.vectors, s.eigenvalues)
 
 
 def reconstruction_mse(fit: PCAFit, x, k: int) -> float:
@@ -126,8 +110,7 @@ def measure_factors(test_images, train_images, n_train: int, seed: int, scale: i
     n_avail = len(train_images)
     if n_avail < 1:
         raise ValueError("no training images to measure factors on")
-    rng = np.random.default_rng(seed)
-    index = np.sort(rng.choice(n_avail, size=min(n_train, n_avail), replace=False))
+    index = M.subsample(n_avail, n_train, seed)
     test, names = morphometrics_matrix(test_images, scale=scale)
     train, _ = morphometrics_matrix(train_images[index], scale=scale)
     return Factors(test, train, index.astype(np.int64), tuple(names))

@@ -1,10 +1,46 @@
-"""PCA from first principles (SPEC section 1), checked against scikit-learn."""
+"""PCA from first principles (SPEC section 1), checked against scikit-learn.
+
+`covariance_spectrum` is the one eigendecomposition of a sample covariance in
+the project: the population study, the pixel baseline and the latent-space
+analyses all use it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+# Rows per chunk when accumulating a covariance: bounds the float64 copy of the
+# data to a few tens of MB for any number of samples.
+_CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    mean: np.ndarray  # (d,)
+    eigenvalues: np.ndarray  # (d,) descending, >= 0
+    vectors: np.ndarray  # (d, d), column j is the direction of eigenvalue j
+
+
+def covariance_spectrum(x) -> Spectrum:
+    """Eigen-decomposition of the sample covariance (ddof=1) of x (n, d), in float64.
+
+    Eigenvalues come sorted descending with their eigenvectors; tiny negatives,
+    round-off of a positive semi-definite matrix, are clipped to 0. One sample
+    has zero covariance (no division by n - 1 = 0).
+    """
+    x = np.asarray(x)
+    n, d = x.shape
+    mean = x.mean(axis=0, dtype=np.float64)
+    cov = np.zeros((d, d))
+    for start in range(0, n, _CHUNK):
+        block = x[start : start + _CHUNK].astype(np.float64) - mean  # (<= _CHUNK, d)
+        cov += block.T @ block
+    cov /= max(n - 1, 1)
+    eigenvalues, vectors = np.linalg.eigh(cov)  # ascending, for a symmetric matrix
+    order = np.argsort(eigenvalues)[::-1]
+    return Spectrum(mean, np.clip(eigenvalues[order], 0.0, None), vectors[:, order])
 
 
 @dataclass(frozen=True)
@@ -29,19 +65,15 @@ def standardize(x: np.ndarray) -> np.ndarray:
 
 def pca_by_hand(x: np.ndarray, k: int) -> PCAResult:
     """Eigen-decompose X^T X / (n-1) of centred data and project onto the top k."""
-    n, d = x.shape
+    d = x.shape[1]
     if not 1 <= k <= d:
         raise ValueError(f"k={k} is not allowed; use 1..{d} for {d} features")
-    centred = x - x.mean(axis=0)
-    covariance = centred.T @ centred / (n - 1)
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # ascending, symmetric input
-    order = np.argsort(eigenvalues)[::-1]
-    eigenvalues, eigenvectors = eigenvalues[order], eigenvectors[:, order]
+    s = covariance_spectrum(x)
     return PCAResult(
-        eigenvalues=eigenvalues,
-        components=eigenvectors,
-        projected=centred @ eigenvectors[:, :k],
-        explained_ratio=eigenvalues / eigenvalues.sum(),
+        eigenvalues=s.eigenvalues,
+        components=s.vectors,
+        projected=(x - s.mean) @ s.vectors[:, :k],
+        explained_ratio=s.eigenvalues / s.eigenvalues.sum(),
     )
 
 

@@ -8,14 +8,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 
 from latent_atlas import paths, plots  # noqa: E402
-from latent_atlas.baseline import (  # noqa: E402
-    BASELINE_METRICS,
-    BASELINE_PLOTS,
-    FACTORS,
-    fit_pca,
-    measure_factors,
-    pca_baseline,
-)
+from latent_atlas.baseline import fit_pca, measure_factors, pca_baseline  # noqa: E402
 from latent_atlas.cli import run_stage  # noqa: E402
 from latent_atlas.data import TEST, TRAIN, load_arrays  # noqa: E402
 from latent_atlas.io import write_json, write_npz  # noqa: E402
@@ -32,20 +25,20 @@ def main(args, params):
 
     fit = fit_pca(train01)
     by_k = pca_baseline(fit, test01, test_labels, ks, cfg.kmeans_seeds, params.seed)
-    write_json(BASELINE_METRICS, {"n_train": len(train01), "n_test": len(test01), "pca": by_k})
+    write_json(paths.BASELINE_METRICS, {"n_train": len(train01), "n_test": len(test01), "pca": by_k})
 
     shown = test01[:10].reshape(10, -1)
     rows = [test01[:10]] + [fit.decode(fit.encode(shown, k)).reshape(-1, 28, 28).clip(0, 1) for k in ks]
-    plots.save(BASELINE_PLOTS / "pca_reconstructions.png", plots.image_rows(
+    plots.save(paths.BASELINE_PLOTS / "pca_reconstructions.png", plots.image_rows(
         rows, ["original", *[f"k={k}" for k in ks]], "PCA of MNIST: test digits by number of components"))
 
     factors = measure_factors(test_images, train_images, cfg.factor_train_n, params.seed, cfg.morpho_scale)
     # Same factors, same bytes (numpy writes fixed zip timestamps), so a rerun
     # for a new list of k does not rerun every analyze stage.
-    write_npz(FACTORS, **factors.as_arrays())
+    write_npz(paths.FACTORS, **factors.as_arrays())
     print("PCA test MSE: " + ", ".join(f"k={v['latent_dim']} {v['test_mse']:.5f}" for v in by_k.values()))
     print(f"factors {', '.join(factors.names)} for {len(factors.test)} test and "
-          f"{len(factors.train)} training images -> {FACTORS}")
+          f"{len(factors.train)} training images -> {paths.FACTORS}")
 
 
 if __name__ == "__main__":

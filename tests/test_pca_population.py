@@ -239,3 +239,17 @@ def test_check_against_sklearn_rejects_wrong_components(standardized):
     nudged[0, 0] += 1e-3
     with pytest.raises(AssertionError, match="components differ"):
         check_against_sklearn(standardized, tampered(result, components=nudged))
+
+
+def test_covariance_spectrum_known_answers():
+    from latent_atlas.pca import covariance_spectrum
+
+    # Independent columns with sample variances 9, 4 and 1 (each column is +-s, balanced):
+    # a diagonal covariance, so the eigenvalues are the variances, sorted, with axis eigenvectors.
+    signs = np.array([1.0, -1.0] * 50)
+    x = np.column_stack([signs, 3 * signs[::-1] * np.repeat([1, -1], 50), 2 * np.tile([1.0, 1, -1, -1], 25)])
+    s = covariance_spectrum(x)
+    n = len(x)
+    np.testing.assert_allclose(s.eigenvalues, np.array([9.0, 4.0, 1.0]) * n / (n - 1), atol=1e-12)
+    np.testing.assert_allclose(np.abs(s.vectors), np.eye(3)[:, [1, 2, 0]], atol=1e-12)
+    assert covariance_spectrum(np.ones((1, 3))).eigenvalues.tolist() == [0.0, 0.0, 0.0]  # one sample

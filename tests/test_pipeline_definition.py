@@ -26,6 +26,7 @@ EXEMPT_MODULES = {
     "latent_atlas/paths.py": "where files live, not what they hold; each path is also spelled out in dvc.yaml",
     "latent_atlas/tracking.py": "MLflow side only, in the track stage, after every output is written",
     "latent_atlas/record.py": "execution ids (fresh each run by design) and MLflow records; nothing downstream reads them",
+    "latent_atlas/timing.py": "wall-clock timings printed to stderr; writes no output",
 }
 # Imports inside a function that only run when a stage calls that function;
 # each such stage imports the module itself (checked below).
