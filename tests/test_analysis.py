@@ -13,7 +13,7 @@ import torch
 
 from latent_atlas import analysis as A
 from latent_atlas import paths
-from latent_atlas.baseline import FACTORS, measure_factors
+from latent_atlas.baseline import measure_factors
 from latent_atlas.config import ConfigError, DCIParams, NoiseParams, TraversalParams, TSNEParams, parse_params
 from latent_atlas.data import TEST, TRAIN, MNISTArrays, save_arrays
 from latent_atlas.inference import run_model
@@ -109,7 +109,7 @@ def project(tmp_path_factory):
         data = fake_mnist()
         save_arrays(paths.MNIST, data)
         factors = measure_factors(data.subset(TEST)[0], data.subset(TRAIN)[0], 60, seed=0, scale=2)
-        write_npz(FACTORS, **factors.as_arrays())
+        write_npz(paths.FACTORS, **factors.as_arrays())
         for name, spec in VARIANTS.items():
             make_variant(name, spec, params, data)
         results = {name: A.analyze_variant(name, params) for name in VARIANTS}
