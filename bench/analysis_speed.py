@@ -25,6 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -35,8 +36,8 @@ from latent_atlas.baseline import measure_factors  # noqa: E402
 from latent_atlas.config import load_params  # noqa: E402
 from latent_atlas.data import TEST, TRAIN, load_local  # noqa: E402
 from latent_atlas.inference import decoder_fn, encoder_fn, run_model  # noqa: E402
-from latent_atlas.models import ModelConfig, build_model  # noqa: E402
-from latent_atlas.training import TrainConfig, to_model_input, train_model  # noqa: E402
+from latent_atlas.models import build_model  # noqa: E402
+from latent_atlas.training import to_model_input, train_model  # noqa: E402
 
 
 def synthetic_mnist(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,16 +86,12 @@ def main() -> None:
     for name in args.variants.split(","):
         variant = params.variant(name)
         torch.manual_seed(params.seed)
-        model = build_model(ModelConfig(arch=variant.arch, latent_dim=params.latent_dim_of(name),
-                                        hidden=tuple(variant.hidden), head_hidden=tuple(variant.head_hidden),
-                                        output=variant.output))
+        model = build_model(params.model_config_of(name))
         start = time.perf_counter()
         if args.epochs > 0:
             train_model(model, to_model_input(train_images, variant.input_range),
                         torch.as_tensor(train_labels, dtype=torch.long),
-                        TrainConfig(batch_size=variant.batch_size, epochs=args.epochs, lr=variant.lr,
-                                    weight_decay=variant.weight_decay, optimizer=variant.optimizer,
-                                    class_weight=variant.class_weight, seed=params.seed), progress=False)
+                        replace(params.train_config_of(name, "cpu"), epochs=args.epochs), progress=False)
         train_s = time.perf_counter() - start
         model = model.eval()
         start = time.perf_counter()
