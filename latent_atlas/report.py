@@ -204,7 +204,10 @@ class Claim:
 def evaluate(claim: Claim, runs: Runs) -> dict[str, Any]:
     """The claim's interval over seeds and its verdict (interval None when no seed has the numbers)."""
     values = claim.values(runs)
-    found = stats.interval(values.values()) if values else None
+    try:
+        found = stats.interval(values.values()) if values else None
+    except ValueError as exc:
+        raise ValueError(f"{claim.measure()} by seed {values}: {exc}") from exc
     return {"claim": claim.text, "study": claim.study, "measure": claim.measure(), "interval": found,
             "holds_when": claim.region.text(), "seeds": sorted(values, key=str),
             "verdict": stats.verdict(found, claim.region) if found else "not measured in this run"}

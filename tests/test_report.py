@@ -206,6 +206,12 @@ def test_claims_without_their_variants_say_so_and_one_seed_gives_no_verdict():
     assert rows["small conv clusters better than deep"]["interval"] is None
 
 
+def test_a_non_finite_number_names_the_claim_it_breaks():
+    runs = {1: {"deep": metrics(9, float("nan"))}, 2: {"deep": metrics(9, 0.02)}}
+    with pytest.raises(ValueError, match=r"test_mse: deep by seed \{1: nan, 2: 0.02\}: values must be finite"):
+        ledger(runs)
+
+
 def test_ledger_section_lists_every_claim_and_asks_for_replicates_on_one_seed():
     runs = {42: {**analyses(), "dense": {**metrics(32, 0.008), "val_train_gap": 0.02}}}
     text = "\n".join(report.ledger_section(runs, "classifier", "classifier_z6", 0.005, ["vanilla_z2"]))
