@@ -26,9 +26,8 @@ from typing import Any
 from latent_atlas import paths
 from latent_atlas.config import Params, flatten
 from latent_atlas.io import write_json
+from latent_atlas.tracking import VARIANT_STAGES
 
-# Stages whose executions a variant's child run records.
-VARIANT_STAGES = ("train", "analyze")
 MLFLOW_PARAM_MAX = 6000  # MLflow's limit on a param value's length
 
 

@@ -45,6 +45,9 @@ from latent_atlas.errors import TrackingError
 if TYPE_CHECKING:
     from latent_atlas.record import PipelineRecord, VariantRecord
 
+# The stages whose executions a child run records (record.py writes them).
+VARIANT_STAGES = ("train", "analyze")
+
 EXPERIMENT_NAME = "latent-atlas"
 _EXPS_TMP = (".dvc", "tmp", "exps")
 # How long a stage waits for another process to finish creating the store.
@@ -308,8 +311,8 @@ def _logged_already(client, experiment_id: str, record: PipelineRecord) -> str |
 
 
 def _earlier_child(client, experiment_id: str, stage: str, execution_id: str) -> str | None:
-    """The child run that already logged this stage execution, if any."""
-    found = client.search_runs([experiment_id], max_results=1,
+    """The child run that first logged this stage execution, if any."""
+    found = client.search_runs([experiment_id], max_results=1, order_by=["attributes.start_time ASC"],
                                filter_string=f"tags.role = 'variant' and tags.{stage}_execution = '{execution_id}'")
     return found[0].info.run_id if found else None
 
@@ -359,8 +362,8 @@ def _parent_tags(record: PipelineRecord, restored: dict[str, dict[str, str]]) ->
         "data_checksum": record.dataset.digest,
         "mlflow.source.git.commit": record.git_commit,
         "mlflow.source.type": "PROJECT",
-        # true when no variant was computed in this run (a full run-cache hit).
-        "restored": str(all(restored.values())).lower(),
+        # true when nothing was computed in this run (a full run-cache hit).
+        "restored": str(all(len(stages) == len(VARIANT_STAGES) for stages in restored.values())).lower(),
         "restored_variants": ",".join(sorted(name for name, stages in restored.items() if stages)),
         "mlflow.note.content": record.note,
     }
