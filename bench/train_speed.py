@@ -7,7 +7,12 @@ ToTensor transform through a DataLoader, as the study trained; (b) latent-atlas'
 kept on the device, CUDA-graph replay on GPUs). Prints seconds per epoch and
 the ratio.
 
+--conv-formats instead times small_conv's steps on the CPU in each memory
+format (contiguous NCHW, channels_last NHWC) with oneDNN (torch.backends.mkldnn)
+on and off, the four interleaved over several rounds, with the loss each reaches.
+
     python bench/train_speed.py [--mnist ../shared/datasets/mnist] [--device cpu|cuda] [--epochs 1]
+    python bench/train_speed.py --conv-formats [--images 8192] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -84,6 +89,41 @@ def our_loop(images, labels, device: torch.device, config: ModelConfig, cfg: Tra
     return total, steady
 
 
+CONV_VARIANT = "small_conv"
+
+
+def conv_formats(images, labels, params, n_images: int, rounds: int) -> None:
+    """small_conv's recipe (batch, optimizer) on n_images, one epoch per run, each
+    (memory format, oneDNN) setting once per round; median ms per step."""
+    config, cfg = params.model_config_of(CONV_VARIANT), params.train_config_of(CONV_VARIANT, "cpu")
+    cfg = replace(cfg, epochs=1)
+    variant = params.variant(CONV_VARIANT)
+    x = to_model_input(images[:n_images], variant.input_range)
+    y = torch.as_tensor(labels[:n_images], dtype=torch.long)
+    steps = -(-n_images // cfg.batch_size)
+    settings = [(fmt, onednn) for fmt in ("contiguous", "channels_last") for onednn in (True, False)]
+    times: dict[tuple, list[float]] = {s: [] for s in settings}
+    losses: dict[tuple, float] = {}
+    print(f"{CONV_VARIANT}: {n_images} images, batch {cfg.batch_size}, {steps} steps per run, {rounds} rounds, "
+          f"threads {torch.get_num_threads()}")
+    for _ in range(rounds):
+        for fmt, onednn in settings:
+            torch.manual_seed(params.seed)
+            model = build_model(config)
+            if fmt == "channels_last":
+                model = model.to(memory_format=torch.channels_last)
+            torch.backends.mkldnn.enabled = onednn
+            history = train_model(model, x, y, cfg, progress=False)
+            torch.backends.mkldnn.enabled = True
+            times[(fmt, onednn)].append(history[0]["seconds"])
+            losses[(fmt, onednn)] = history[0]["train_loss"]
+    reference = losses[settings[0]]
+    for fmt, onednn in settings:
+        median = sorted(times[(fmt, onednn)])[len(times[(fmt, onednn)]) // 2]
+        print(f"{fmt:<14} oneDNN {'on ' if onednn else 'off'}  {1e3 * median / steps:7.3f} ms/step (median)  "
+              f"loss {losses[(fmt, onednn)]:.6f}  |diff| {abs(losses[(fmt, onednn)] - reference):.1e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", default="../shared/datasets/mnist")
@@ -91,10 +131,17 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--epochs", type=int, default=2, help="epochs of our loop (the first includes warm-up)")
     parser.add_argument("--compile-cpu", action="store_true", help="also time torch.compile on the CPU")
+    parser.add_argument("--conv-formats", action="store_true",
+                        help="only time small_conv on the CPU by memory format and oneDNN")
+    parser.add_argument("--images", type=int, default=8192, help="images per --conv-formats run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --conv-formats")
     args = parser.parse_args()
     device = torch.device(args.device)
     images, labels = load_local(args.mnist).subset(TRAIN)
     params = load_params(args.params)
+    if args.conv_formats:
+        conv_formats(images, labels, params, args.images, args.rounds)
+        return
     config, cfg = params.model_config_of(VARIANT), params.train_config_of(VARIANT, device)
     steps = -(-len(labels) // cfg.batch_size)  # one epoch, last partial batch included
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "

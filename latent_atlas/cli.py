@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable
 
+from latent_atlas import timing
 from latent_atlas.config import Params, load_params
 from latent_atlas.errors import UserError
 
@@ -41,7 +42,8 @@ def run_stage(main: Callable[[argparse.Namespace, Params], None], description: s
             from latent_atlas import tracking  # imports mlflow: only stages that log pay for it
 
             tracking.check_server(tracking.tracking_uri())
-        main(args, params)
+        with timing.stage_timer(timing.stage_name(main, getattr(args, "variant", None))):
+            main(args, params)
     except UserError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         sys.exit(USER_ERROR_EXIT)

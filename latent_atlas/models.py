@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from latent_atlas.errors import DamagedFileError, MissingFileError
+
 IMAGE_SHAPE = (1, 28, 28)
 N_PIXELS = 28 * 28
 N_CLASSES = 10
@@ -170,9 +172,19 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+# Per-epoch fields that differ between identical runs (training.train_model's
+# wall-clock "seconds"): they go to the metrics files, never into a checkpoint.
+RUN_VARYING_KEYS = frozenset({"seconds"})
+
+
 @dataclass
 class Checkpoint:
-    """Everything a later stage needs: weights, model config, params, data checksum."""
+    """Everything a later stage needs: weights, model config, params, data
+    checksum, and the losses per epoch.
+
+    Nothing that differs between identical runs (timings, timestamps, run ids):
+    identical inputs give identical bytes, so DVC reruns nothing downstream.
+    """
 
     model_config: dict[str, Any]
     state_dict: dict[str, torch.Tensor]
@@ -182,8 +194,12 @@ class Checkpoint:
     data_checksum: str
     data_source: str
     history: list[dict[str, float]] = field(default_factory=list)
-    train_seconds: float = 0.0
-    mlflow_run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        varying = sorted({key for row in self.history for key in row} & RUN_VARYING_KEYS)
+        if varying:
+            raise ValueError(f"checkpoint history holds {varying}, which differ between identical runs; "
+                             "drop them (training.epoch_losses) and keep them in the metrics files")
 
     def build(self) -> Autoencoder:
         model = build_model(ModelConfig.from_dict(self.model_config))
@@ -194,7 +210,13 @@ class Checkpoint:
 def save_checkpoint(path, ckpt: Checkpoint) -> None:
     from latent_atlas.io import write_with
 
-    write_with(path, lambda tmp: torch.save(asdict(ckpt), tmp))
+    def save(tmp) -> None:
+        # Through a file object: given a path, torch.save names the archive's
+        # folder after the (random) temporary file, so the bytes would differ.
+        with open(tmp, "wb") as f:
+            torch.save(asdict(ckpt), f)
+
+    write_with(path, save)
 
 
 def load_checkpoint(path) -> Checkpoint:
@@ -203,7 +225,7 @@ def load_checkpoint(path) -> Checkpoint:
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; run the train stage first (dvc repro)")
+        raise MissingFileError(f"{path} does not exist; run the train stage first (dvc repro)")
     try:
         # torch.load does not check the zip's CRCs: a flipped byte in the weights
         # would load silently as different weights.
@@ -215,7 +237,7 @@ def load_checkpoint(path) -> Checkpoint:
         ckpt = Checkpoint(**raw)
         ckpt.build()  # fails here, naming the file, if weights and config disagree
     except Exception as exc:
-        raise ValueError(
+        raise DamagedFileError(
             f"{path} is not a readable latent-atlas checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
             "retrain it with dvc repro --force"
         ) from None

@@ -21,10 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latent_atlas.models import Autoencoder
+from latent_atlas.errors import ConfigError, DivergedError
+from latent_atlas.models import RUN_VARYING_KEYS, Autoencoder
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(DivergedError):
     """The loss became NaN or infinite."""
 
 
@@ -72,7 +73,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train.device=cuda but no CUDA device is available; use auto or cpu")
+        raise ConfigError("train.device=cuda but no CUDA device is available; use auto or cpu")
     return torch.device(name)
 
 
@@ -95,16 +96,58 @@ def loss_terms(out: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, c
     return terms
 
 
-def make_optimizer(model: nn.Module, cfg: TrainConfig, capturable: bool) -> torch.optim.Optimizer:
-    kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-    if cfg.optimizer not in kinds:
-        raise ValueError(f"optimizer={cfg.optimizer!r} is not allowed; use one of {sorted(kinds)}")
-    options: dict = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+class ForeachAdam:
+    """Adam, or AdamW with decoupled_weight_decay, exactly as
+    torch.optim.Adam(foreach=True) steps: the same functional kernel
+    (torch.optim.adam.adam) with torch's default betas and eps.
+
+    Why not torch.optim itself: in torch 2.14 every torch.optim.Optimizer method
+    (add_param_group, zero_grad, step) imports torch._dynamo on first use,
+    about 2.5 s, as long as importing torch, which a train stage whose loop
+    takes a second pays in full. The tests check the weights match
+    torch.optim's bit for bit.
+    """
+
+    def __init__(self, params, lr: float, weight_decay: float, decoupled_weight_decay: bool):
+        self.params = [p for p in params if p.requires_grad]
+        self.exp_avgs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.exp_avg_sqs = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.steps = [torch.tensor(0.0) for _ in self.params]  # torch.optim keeps them so unless capturable
+        self.options = {"lr": lr, "weight_decay": weight_decay, "decoupled_weight_decay": decoupled_weight_decay,
+                        "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "amsgrad": False, "maximize": False,
+                        "foreach": True}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        from torch.optim.adam import adam
+
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]  # as torch.optim skips grad-less
+        adam([self.params[i] for i in live], [self.params[i].grad for i in live],
+             [self.exp_avgs[i] for i in live], [self.exp_avg_sqs[i] for i in live], [],
+             [self.steps[i] for i in live], **self.options)
+
+
+OPTIMIZERS = ("adam", "adamw")
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig, capturable: bool) -> torch.optim.Optimizer | ForeachAdam:
+    """The variant's optimizer; capturable (state on the device, CUDA-graph safe) only for graph capture."""
+    if cfg.optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer={cfg.optimizer!r} is not allowed; use one of {list(OPTIMIZERS)}")
+    decoupled = cfg.optimizer == "adamw"
     if capturable:
-        options.update(capturable=True, foreach=True)  # state on device, graph-safe
-    else:
-        options["fused"] = True  # one kernel per step instead of a loop over tensors
-    return kinds[cfg.optimizer](model.parameters(), **options)
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                decoupled_weight_decay=decoupled, capturable=True, foreach=True)
+    return ForeachAdam(model.parameters(), cfg.lr, cfg.weight_decay, decoupled)
+
+
+def epoch_losses(history: list[dict[str, float]]) -> list[dict[str, float]]:
+    """The history without its wall-clock timings: what a checkpoint may keep."""
+    return [{k: v for k, v in row.items() if k not in RUN_VARYING_KEYS} for row in history]
 
 
 # --- the loop ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from latent_atlas.models import (
 )
 from latent_atlas.record import mark_executed
 from latent_atlas.training import (
+    epoch_losses,
     resolve_device,
     split_validation,
     to_model_input,
@@ -54,8 +55,8 @@ def main(args, params):
     train_seconds = sum(row["seconds"] for row in history)
     ckpt = Checkpoint(model_config=config.to_dict(), state_dict={k: v.cpu() for k, v in model.state_dict().items()},
                       variant=name, params=run_params, input_range=variant.input_range,
-                      data_checksum=info["checksum_sha256"], data_source=info["source"], history=history,
-                      train_seconds=train_seconds)
+                      data_checksum=info["checksum_sha256"], data_source=info["source"],
+                      history=epoch_losses(history))
     save_checkpoint(paths.checkpoint(name), ckpt)
     write_text(paths.history(name), pd.DataFrame(history).to_csv(index=False))
     final = {"n_params": n_params, "latent_dim": config.latent_dim, "train_seconds": train_seconds,

@@ -187,8 +187,7 @@ def test_model_config_dict_round_trip():
 def make_checkpoint(config: ModelConfig, model: torch.nn.Module) -> Checkpoint:
     return Checkpoint(model_config=config.to_dict(), state_dict=model.state_dict(), variant="test",
                       params={"lr": 0.001, "hidden": [16]}, input_range="unit", data_checksum="abc",
-                      data_source="bundled", history=[{"epoch": 1, "train_loss": 0.5}],
-                      train_seconds=1.5, mlflow_run_id=None)
+                      data_source="bundled", history=[{"epoch": 1, "train_loss": 0.5}])
 
 
 @pytest.mark.parametrize("name", ["classifier", "small_conv", "spatial_conv", "vanilla_z3"])
@@ -204,7 +203,7 @@ def test_checkpoint_round_trip_rebuilds_identical_model(tmp_path, name):
     assert ModelConfig.from_dict(ckpt.model_config) == config
     assert (ckpt.variant, ckpt.input_range, ckpt.data_checksum, ckpt.data_source) == (
         "test", "unit", "abc", "bundled")
-    assert ckpt.history == [{"epoch": 1, "train_loss": 0.5}] and ckpt.train_seconds == 1.5
+    assert ckpt.history == [{"epoch": 1, "train_loss": 0.5}]
     rebuilt = ckpt.build()
     assert not rebuilt.training
     assert type(rebuilt) is type(model)
@@ -226,6 +225,30 @@ def test_a_different_seed_gives_a_different_model():
     x = batch("unit")
     with torch.no_grad():
         assert not torch.allclose(a(x)["recon"], b(x)["recon"])
+
+
+def test_checkpoint_bytes_depend_on_content_not_on_path_or_time(tmp_path):
+    # torch.save given a path names the archive's folder after the file (a random
+    # temporary name here): identical checkpoints must still be identical bytes.
+    config = ModelConfig("mlp", 4, (16,))
+    torch.manual_seed(0)
+    model = build_model(config)
+    first, second = tmp_path / "a" / "model.pt", tmp_path / "b" / "other_name.pt"
+    save_checkpoint(first, make_checkpoint(config, model))
+    save_checkpoint(second, make_checkpoint(config, model))
+    assert first.read_bytes() == second.read_bytes()
+    with torch.no_grad():
+        next(model.parameters())[0, 0] += 1.0
+    save_checkpoint(second, make_checkpoint(config, model))
+    assert first.read_bytes() != second.read_bytes()
+
+
+def test_checkpoint_refuses_wall_clock_timings():
+    config = ModelConfig("mlp", 4, (16,))
+    with pytest.raises(ValueError, match=r"checkpoint history holds \['seconds'\].*epoch_losses"):
+        Checkpoint(model_config=config.to_dict(), state_dict=build_model(config).state_dict(), variant="test",
+                   params={}, input_range="unit", data_checksum="abc", data_source="bundled",
+                   history=[{"epoch": 1, "train_loss": 0.5, "seconds": 0.25}])
 
 
 @pytest.fixture

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +14,10 @@ import torch
 
 from latent_atlas.models import ModelConfig, build_model
 from latent_atlas.training import (
+    ForeachAdam,
     TrainConfig,
     TrainingDivergedError,
+    epoch_losses,
     make_optimizer,
     split_validation,
     to_model_input,
@@ -20,6 +26,7 @@ from latent_atlas.training import (
 )
 
 DEVICE = torch.device("cpu")
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def tiny_mlp(seed: int = 0, latent: int = 4, arch: str = "mlp", output: str = "sigmoid"):
@@ -134,8 +141,58 @@ def test_make_optimizer_kinds():
     model = tiny_mlp()
     adam = make_optimizer(model, TrainConfig(8, 1, 0.01, weight_decay=0.1, optimizer="adam"), False)
     adamw = make_optimizer(model, TrainConfig(8, 1, 0.01, optimizer="adamw"), False)
-    assert type(adam) is torch.optim.Adam and type(adamw) is torch.optim.AdamW
-    assert adam.param_groups[0]["lr"] == 0.01 and adam.param_groups[0]["weight_decay"] == 0.1
+    assert type(adam) is ForeachAdam and type(adamw) is ForeachAdam
+    assert adam.options["lr"] == 0.01 and adam.options["weight_decay"] == 0.1
+    assert not adam.options["decoupled_weight_decay"] and adamw.options["decoupled_weight_decay"]
+    graph_safe = make_optimizer(model, TrainConfig(8, 1, 0.01, optimizer="adamw"), capturable=True)
+    assert type(graph_safe) is torch.optim.Adam
+    assert graph_safe.defaults["capturable"] and graph_safe.defaults["decoupled_weight_decay"]
+
+
+@pytest.mark.parametrize(("kind", "reference"), [("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)])
+def test_foreach_adam_steps_exactly_like_torch_optim(kind, reference):
+    # Same kernel, same defaults: the weights agree bit for bit after several
+    # steps, with weight decay (coupled for Adam, decoupled for AdamW).
+    x, _ = random_data(16)
+    models = [tiny_mlp(seed=5), tiny_mlp(seed=5)]
+    ours = make_optimizer(models[0], TrainConfig(8, 1, 0.01, weight_decay=0.1, optimizer=kind), False)
+    theirs = reference(models[1].parameters(), lr=0.01, weight_decay=0.1, foreach=True)
+    for _ in range(5):
+        for model, optimizer in zip(models, (ours, theirs), strict=True):
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(x)["recon"], x).backward()
+            optimizer.step()
+    for mine, ref in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(mine, ref, rtol=0, atol=0)
+    assert not torch.equal(next(models[0].parameters()), next(tiny_mlp(seed=5).parameters()))  # they moved
+
+
+def test_foreach_adam_leaves_parameters_without_gradient_alone():
+    model = tiny_mlp(arch="classifier_mlp")
+    optimizer = make_optimizer(model, TrainConfig(8, 1, 0.01, optimizer="adam"), False)
+    head = [p.detach().clone() for p in model.classifier.parameters()]
+    x, _ = random_data(8)
+    torch.nn.functional.mse_loss(model(x)["recon"], x).backward()  # no loss through the head
+    for p in model.classifier.parameters():
+        p.grad = None
+    optimizer.step()
+    assert all(torch.equal(a, b) for a, b in zip(head, model.classifier.parameters(), strict=True))
+
+
+def test_training_on_the_cpu_does_not_import_torch_dynamo():
+    # torch._dynamo costs as long to import as torch: a train stage must not pay it.
+    code = ("import sys, torch\n"
+            "from latent_atlas.models import ModelConfig, build_model\n"
+            "from latent_atlas.training import TrainConfig, train_model\n"
+            "for arch, kind in (('classifier_mlp', 'adam'), ('small_conv', 'adamw')):\n"
+            "    model = build_model(ModelConfig(arch, 4, (8,), (8,)))\n"
+            "    x = torch.rand(8, 1, 28, 28)\n"
+            "    train_model(model, x, torch.zeros(8, dtype=torch.long), TrainConfig(4, 1, 1e-3, optimizer=kind),\n"
+            "                progress=False)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('torch._dynamo')))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
 
 
 def test_make_optimizer_rejects_unknown():
@@ -312,3 +369,73 @@ def test_on_epoch_gets_every_row():
     history = quiet_train(tiny_mlp(), x, y, TrainConfig(batch_size=32, epochs=3, lr=1e-3),
                           on_epoch=rows.append)
     assert rows == history
+
+
+def test_epoch_losses_drop_the_timings_only():
+    history = [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6, "seconds": 1.25}]
+    assert epoch_losses(history) == [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6}]
+    assert history[0]["seconds"] == 1.25  # the caller's rows are left as they were
+
+
+# --------------------------------------------------------------------------- #
+# memory format
+# --------------------------------------------------------------------------- #
+
+
+def test_channels_last_trains_to_the_same_loss_as_contiguous():
+    # A memory format changes how convolutions run, not what they compute: the
+    # same seed gives the same losses to float rounding.
+    x, y = learnable_data(96)
+    cfg = TrainConfig(batch_size=32, epochs=2, lr=1e-3)
+    runs = {}
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig("small_conv", 4)).to(memory_format=fmt)
+        runs[fmt] = [row["train_loss"] for row in quiet_train(model, x.contiguous(memory_format=fmt), y, cfg)]
+    assert runs[torch.contiguous_format] == pytest.approx(runs[torch.channels_last], rel=1e-4)
+    assert runs[torch.contiguous_format][1] != runs[torch.contiguous_format][0]  # it trained
+
+
+# --------------------------------------------------------------------------- #
+# the train stage: identical inputs, identical checkpoint bytes
+# --------------------------------------------------------------------------- #
+
+
+def tiny_workspace(root, variant: str):
+    """data/mnist.npz of random digits, metrics/data.json, params.yaml: what the train stage reads."""
+    import yaml
+    from tests_support import tiny_params
+
+    from latent_atlas import paths
+    from latent_atlas.config import load_params
+    from latent_atlas.data import TEST, TRAIN, MNISTArrays, save_arrays
+    from latent_atlas.io import write_json
+
+    rng = np.random.default_rng(0)
+    split = np.array([TRAIN] * 64 + [TEST] * 16, dtype=np.uint8)
+    data = MNISTArrays(rng.integers(0, 256, (80, 28, 28), dtype=np.uint8),
+                       rng.integers(0, 10, 80, dtype=np.uint8), split, "random")
+    checksum = save_arrays(root / paths.MNIST, data)
+    write_json(root / paths.MNIST_INFO, {"source": "random", "checksum_sha256": checksum})
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params((variant,))))
+    return load_params(root / "params.yaml")
+
+
+@pytest.mark.parametrize("variant", ["classifier", "small_conv"])
+def test_train_stage_twice_gives_byte_identical_checkpoints(tmp_path, monkeypatch, variant):
+    import argparse
+
+    from latent_atlas import paths
+
+    monkeypatch.syspath_prepend(str(PROJECT))  # the stage scripts' package
+    from stages import train
+
+    monkeypatch.chdir(tmp_path)
+    params = tiny_workspace(tmp_path, variant)
+    args = argparse.Namespace(variant=variant, params="params.yaml")
+    train.main(args, params)
+    first = paths.checkpoint(variant).read_bytes()
+    train.main(args, params)
+    assert paths.checkpoint(variant).read_bytes() == first
+    # The wall-clock time is kept, in the metrics file rather than the checkpoint.
+    assert json.loads(paths.train_metrics(variant).read_text())["train_seconds"] > 0
