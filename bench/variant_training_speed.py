@@ -5,7 +5,7 @@ the same code path as stages/train.py, minus MLflow and DVC bookkeeping, and
 prints per-variant and total training seconds (graph capture / warm-up
 included) and the per-step cost.
 
-    python bench/pipeline_speed.py [--mnist ../shared/datasets/mnist] [--device auto] [--only a,b]
+    python bench/variant_training_speed.py [--mnist ../shared/datasets/mnist] [--device auto] [--only a,b]
 """
 
 from __future__ import annotations
