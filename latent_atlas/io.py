@@ -3,9 +3,9 @@
 Every writer goes to a temporary file in the destination's folder (a rename
 within one folder never crosses a device), which is fsync'ed, renamed into
 place, and made durable by an fsync of the folder. A process killed mid-write
-leaves the previous file or none, plus a hidden `.<name>.la<pid>-XXXX.tmp`; the
-next write into that folder removes such files whose process is gone, so they
-never linger in an output DVC hashes (plots/<variant>/, metrics/analyze/).
+leaves the previous file or none, plus a hidden `.<name>.la<host>.<pid>-XXXX.tmp`;
+the next write into that folder removes such files whose process is gone, so
+they never linger in an output DVC hashes (plots/<variant>/, metrics/analyze/).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -24,8 +25,10 @@ import numpy as np
 
 from latent_atlas.errors import DamagedFileError, MissingFileError
 
-# `.<name>.la<pid>-<random>.tmp`: the pid says whether its writer still runs.
-_TMP_NAME = re.compile(r"^\..+\.la(\d+)-[^./]+\.tmp$")
+# `.<name>.la<host>.<pid>-<random>.tmp`: host and pid say whether its writer still
+# runs. A pid means nothing on another host (or container) sharing the folder.
+_TMP_NAME = re.compile(r"^\..+\.la([0-9a-f]{8})\.(\d+)-[^./]+\.tmp$")
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 
 
 def _current_umask() -> int:
@@ -50,13 +53,16 @@ def _process_exists(pid: int) -> bool:
 def sweep_stale_temporaries(folder: str | Path) -> list[Path]:
     """Remove the temporary files in `folder` left by writers that were killed.
 
-    A file whose writer is still alive (a parallel stage) is kept. Only this
-    host's pids are known, so a folder shared between hosts keeps foreign ones.
+    A file whose writer is still alive (a parallel stage) is kept, and so is one
+    from another host, whose pids this host cannot check.
     """
     removed = []
     for entry in Path(folder).iterdir():
         match = _TMP_NAME.match(entry.name)
-        if match and int(match.group(1)) != os.getpid() and not _process_exists(int(match.group(1))):
+        if not match or match.group(1) != _HOST:
+            continue
+        pid = int(match.group(2))
+        if pid != os.getpid() and not _process_exists(pid):
             with suppress(FileNotFoundError):  # another writer swept it first
                 entry.unlink()
                 removed.append(entry)
@@ -83,7 +89,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale_temporaries(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.la{os.getpid()}-", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.la{_HOST}.{os.getpid()}-", suffix=".tmp", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would stick to the output
     tmp_path = Path(tmp)

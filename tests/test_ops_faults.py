@@ -481,16 +481,20 @@ def test_a_write_killed_with_sigkill_keeps_the_old_file_and_its_temporary_is_swe
     assert sorted(p.name for p in out.iterdir()) == ["a.json", "b.json"]
 
 
-def test_a_live_writers_temporary_is_not_swept(tmp_path):
-    # A parallel stage writing into the same folder must not lose its file.
+def test_only_a_dead_writers_temporary_on_this_host_is_swept(tmp_path):
+    # A parallel stage writing into the same folder must not lose its file, nor
+    # must a writer on another host sharing the folder (its pid means nothing here).
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        tmp = tmp_path / f".x.json.la{alive.pid}-abc.tmp"
-        dead = tmp_path / ".y.json.la999999999-abc.tmp"  # beyond any pid_max
-        tmp.write_text("in progress")
-        dead.write_text("left by a killed writer")
+        live = tmp_path / f".x.json.la{io._HOST}.{alive.pid}-abc.tmp"
+        dead = tmp_path / f".y.json.la{io._HOST}.999999999-abc.tmp"  # beyond any pid_max
+        other_host = "0" * 8 if io._HOST != "0" * 8 else "1" * 8
+        foreign = tmp_path / f".z.json.la{other_host}.999999999-abc.tmp"
+        unrelated = tmp_path / ".notes.tmp"
+        for path in (live, dead, foreign, unrelated):
+            path.write_text("x")
         assert io.sweep_stale_temporaries(tmp_path) == [dead]
-        assert tmp.exists() and not dead.exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (live, foreign, unrelated))
     finally:
         alive.kill()
         alive.wait()
