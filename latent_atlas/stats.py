@@ -20,7 +20,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 CONFIDENCE = 0.95
 HOLDS = "holds"
@@ -33,7 +33,8 @@ def t_quantile(df: int, confidence: float = CONFIDENCE) -> float:
         raise ValueError(f"degrees of freedom must be at least 1, got {df}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    return float(stats.t.ppf((1 + confidence) / 2, df))
+    # special.stdtrit is stats.t.ppf without importing scipy.stats (~1 s of the compare stage's start-up).
+    return float(special.stdtrit(df, (1 + confidence) / 2))
 
 
 @dataclass(frozen=True)

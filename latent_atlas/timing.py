@@ -13,7 +13,6 @@ collects these lines from a real `dvc repro`.
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 import time
@@ -74,7 +73,7 @@ def parse_line(line: str) -> tuple[str, dict[str, float]] | None:
 
 def stage_name(main: Callable, variant: str | None = None) -> str:
     """DVC's name for the stage whose script defines `main`: train@small_conv, compare."""
-    name = Path(inspect.getfile(main)).stem
+    name = Path(main.__code__.co_filename).stem
     return f"{name}@{variant}" if variant else name
 
 

@@ -145,6 +145,19 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig, capturable: bool) -> torc
     return ForeachAdam(model.parameters(), cfg.lr, cfg.weight_decay, decoupled)
 
 
+def history_csv(history: list[dict[str, float]]) -> str:
+    """The per-epoch rows as CSV, columns in the first row's order (the csv
+    module, not pandas: a train stage should not pay pandas' import for one table)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(history[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    return out.getvalue()
+
+
 def epoch_losses(history: list[dict[str, float]]) -> list[dict[str, float]]:
     """The history without its wall-clock timings: what a checkpoint may keep."""
     return [{k: v for k, v in row.items() if k not in RUN_VARYING_KEYS} for row in history]

@@ -4,7 +4,6 @@ Writes models/<variant>.pt (weights + model config + params + data checksum)
 and metrics/train/<variant>.{csv,json}.
 """
 
-import pandas as pd
 import torch
 
 from latent_atlas import paths
@@ -21,6 +20,7 @@ from latent_atlas.models import (
 from latent_atlas.record import mark_executed
 from latent_atlas.training import (
     epoch_losses,
+    history_csv,
     resolve_device,
     split_validation,
     to_model_input,
@@ -58,7 +58,7 @@ def main(args, params):
                       data_checksum=info["checksum_sha256"], data_source=info["source"],
                       history=epoch_losses(history))
     save_checkpoint(paths.checkpoint(name), ckpt)
-    write_text(paths.history(name), pd.DataFrame(history).to_csv(index=False))
+    write_text(paths.history(name), history_csv(history))
     final = {"n_params": n_params, "latent_dim": config.latent_dim, "train_seconds": train_seconds,
              **{f"final_{k}": v for k, v in history[-1].items() if k not in ("epoch", "seconds")}}
     write_json(paths.train_metrics(name), final)

@@ -18,6 +18,7 @@ from latent_atlas.training import (
     TrainConfig,
     TrainingDivergedError,
     epoch_losses,
+    history_csv,
     make_optimizer,
     split_validation,
     to_model_input,
@@ -369,6 +370,18 @@ def test_on_epoch_gets_every_row():
     history = quiet_train(tiny_mlp(), x, y, TrainConfig(batch_size=32, epochs=3, lr=1e-3),
                           on_epoch=rows.append)
     assert rows == history
+
+
+def test_history_csv_reads_back_as_the_rows():
+    import csv
+    import io
+
+    history = [{"epoch": 1, "train_loss": 0.08512139320373535, "seconds": 1e-05},
+               {"epoch": 2, "train_loss": 0.5, "seconds": 2.0}]
+    text = history_csv(history)
+    assert text.splitlines()[0] == "epoch,train_loss,seconds"
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [{k: float(v) for k, v in row.items()} for row in rows] == history  # floats round-trip exactly
 
 
 def test_epoch_losses_drop_the_timings_only():
