@@ -39,10 +39,9 @@ MAX_PARAMETERS = 50_000_000
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 # Keys that sit beside the variant names in compare's outputs and MLflow runs.
 RESERVED_NAMES = frozenset({"eigen_reading", "pca", "pca_baseline", "baseline", "summary", "headline"})
-# The fewest images per split the pipeline runs on: the analyses need at least
-# 20 test images (traversal images 12 and 19, 10 k-means clusters, t-SNE's
-# perplexity must stay below the point count) and 100 leaves a margin for
-# small batch sizes, probes and the default perplexity of 30.
+# The fewest images per split (data.limit) the pipeline runs on. The analyses
+# need 20 test images (the traversal images 12 and 19; 10 k-means clusters),
+# and t-SNE's neighbour graph 3 x perplexity points (90 at the default 30).
 MIN_ROWS_PER_SPLIT = 100
 
 
@@ -284,7 +283,9 @@ class Params(_Section):
                     raise ValueError(f"variants.{name}: hidden={variant.hidden} with latent_dim="
                                      f"{self.latent_dim_of(name)} is not allowed: {n:,} weights, "
                                      f"more than the {MAX_PARAMETERS:,} allowed")
-            if self.data.limit is not None and variant.batch_size > int(self.data.limit * (1 - variant.val_fraction)):
+            # The training images left after training.split_validation holds out its share.
+            if self.data.limit is not None and variant.batch_size > self.data.limit - round(
+                    self.data.limit * variant.val_fraction):
                 raise ValueError(f"variants.{name}.batch_size={variant.batch_size} is not allowed with "
                                  f"data.limit={self.data.limit}: it is larger than the training images left")
         # The reading's defaults name the study's variants; a file with none has nothing to read.

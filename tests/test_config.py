@@ -515,6 +515,8 @@ def put(raw: dict, path: tuple, value) -> None:
 
 def check_valid(params: Params) -> None:
     """What a params file that validates promises the stages."""
+    from latent_atlas.training import split_validation
+
     for name, variant in params.variants.items():
         assert NAME_PATTERN.fullmatch(name) and name not in RESERVED_NAMES
         for value in (variant.lr, variant.weight_decay, variant.val_fraction, variant.class_weight):
@@ -527,7 +529,8 @@ def check_valid(params: Params) -> None:
             assert not variant.hidden
         if params.data.limit is not None:
             assert params.data.limit >= MIN_ROWS_PER_SPLIT
-            assert variant.batch_size <= params.data.limit * (1 - variant.val_fraction)
+            train_rows, _ = split_validation(params.data.limit, variant.val_fraction, params.seed)
+            assert variant.batch_size <= len(train_rows)  # what the train stage will have
     assert set(params.compare.sweep) <= set(params.variants)
     assert set(params.compare.reading.names()) <= set(params.variants)
     for value in flatten(params.model_dump()).values():
