@@ -176,11 +176,14 @@ class MotoS3:
 
     @property
     def env(self) -> dict[str, str]:
-        """What a client process needs: fake credentials, and no user AWS config."""
-        return {**S3_CREDENTIALS, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+        """What a client process needs: fake credentials, and not the user's AWS
+        config (an empty file: botocore refuses a named file that is missing)."""
+        empty = str(self.folder / "aws-config")
+        return {**S3_CREDENTIALS, "AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty}
 
     def start(self) -> MotoS3:
         self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "aws-config").touch()
         port = free_port()
         self.url = f"http://{LOOPBACK}:{port}"
         with open(self.folder / "moto.log", "w") as log:
@@ -344,9 +347,9 @@ def add_dvc_s3_remote(repo: Repo, s3: MotoS3, bucket: str = DVC_BUCKET, name: st
 
 
 def set_dvc_s3_credentials(repo: Repo, name: str = "team") -> None:
-    """What each machine (each clone) sets for itself: `dvc remote modify --local`."""
-    for option, variable in (("access_key_id", "AWS_ACCESS_KEY_ID"), ("secret_access_key", "AWS_SECRET_ACCESS_KEY"),
-                             ("region", "AWS_DEFAULT_REGION")):
+    """What each machine (each clone) sets for itself, as the README's team setup
+    says: `dvc remote modify --local` (no region: the endpoint decides)."""
+    for option, variable in (("access_key_id", "AWS_ACCESS_KEY_ID"), ("secret_access_key", "AWS_SECRET_ACCESS_KEY")):
         repo.dvc("remote", "modify", "--local", name, option, S3_CREDENTIALS[variable])
 
 
