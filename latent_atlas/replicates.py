@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latent_atlas import paths, report, stats
+from latent_atlas import experiments, paths, report, stats
 from latent_atlas.config import flatten
 from latent_atlas.errors import UserError
 from latent_atlas.headline import HEADLINE_KEYS
@@ -38,7 +37,6 @@ from latent_atlas.io import write_json, write_text
 
 REPLICATES_REPORT = Path("reports/replicates.md")
 REPLICATES_JSON = Path("reports/replicates.json")
-FINISHED = (None, "success")  # executor states of an experiment whose metrics are final
 
 
 class ReplicateError(UserError, ValueError):
@@ -66,53 +64,25 @@ class Group:
         return {run.seed: run.variants for run in self.runs}
 
 
-def exp_show(repo: Path = Path("."), all_commits: bool = False) -> list[dict[str, Any]]:
-    """`dvc exp show --json` of the repository, parsed."""
-    cmd = [sys.executable, "-m", "dvc", "exp", "show", "--json", *(["--all-commits"] if all_commits else [])]
-    result = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ReplicateError(f"`dvc exp show --json` failed in {repo.resolve()}: "
-                             f"{(result.stderr or result.stdout).strip()}")
-    return json.loads(result.stdout)
-
-
-def _revisions(rows: Sequence[Mapping[str, Any]]):
-    """(name, revision record, executor state) of every commit and experiment, workspace excluded."""
-    for row in rows:
-        if row["rev"] == "workspace":
-            continue
-        yield row.get("name") or row["rev"][:7], row, None
-        for experiment in row.get("experiments") or []:
-            executor = experiment.get("executor") or {}
-            for rev in experiment["revs"]:
-                yield rev.get("name") or rev["rev"][:7], rev, executor.get("state")
-
-
-def _file(metrics: Mapping[str, Any], path: Path) -> dict[str, Any] | None:
-    return (metrics.get(path.as_posix()) or {}).get("data")
-
-
 def run_from_revision(name: str, revision: Mapping[str, Any]) -> Run | None:
     """The run a revision record holds, or None when it has no params or no analysis metrics."""
-    data = revision.get("data") or {}
-    params = ((data.get("params") or {}).get("params.yaml") or {}).get("data")
-    metrics = data.get("metrics") or {}
+    params = experiments.params_of(revision)
     if not params or "seed" not in params:
         return None
     variants = list(params.get("variants") or {})
-    analyses = {v: found for v in variants if (found := _file(metrics, paths.analysis(v))) is not None}
+    analyses = {v: found for v in variants if (found := experiments.metrics_file(revision, paths.analysis(v)))}
     if not analyses:
         return None
-    train = {v: found for v in variants if (found := _file(metrics, paths.train_metrics(v))) is not None}
+    train = {v: found for v in variants if (found := experiments.metrics_file(revision, paths.train_metrics(v)))}
     return Run(name, int(params["seed"]), {k: v for k, v in params.items() if k != "seed"},
-               report.seed_metrics(analyses, train, _file(metrics, paths.BASELINE_METRICS)))
+               report.seed_metrics(analyses, train, experiments.metrics_file(revision, paths.BASELINE_METRICS)))
 
 
 def gather_runs(rows: Sequence[Mapping[str, Any]]) -> tuple[list[Run], list[str]]:
     """Finished runs in `dvc exp show --json` output, and a line for each revision skipped."""
     runs, skipped = [], []
-    for name, revision, state in _revisions(rows):
-        if state not in FINISHED:
+    for name, revision, state in experiments.revisions(rows, workspace=False):
+        if state not in experiments.FINISHED:
             skipped.append(f"{name}: not finished ({state})")
         elif revision.get("error"):
             skipped.append(f"{name}: dvc could not read it ({revision['error'].get('msg', revision['error'])})")
@@ -140,8 +110,7 @@ def group_runs(runs: Sequence[Run]) -> tuple[list[Group], list[str]]:
 def differing_params(groups: Sequence[Group]) -> list[dict[str, Any]]:
     """For each group, the params whose values are not the same in every group."""
     flat = [flatten(g.params) for g in groups]
-    keys = sorted({k for f in flat for k in f})
-    differ = [k for k in keys if len({json.dumps(f.get(k)) for f in flat}) > 1]
+    differ = experiments.differing_keys(flat)
     return [{k: f.get(k) for k in differ} for f in flat]
 
 
@@ -236,13 +205,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=REPLICATES_JSON, help=f"JSON (default: {REPLICATES_JSON})")
     args = parser.parse_args(argv)
     try:
-        runs, skipped = gather_runs(exp_show(args.repo, args.all_commits))
+        shown = experiments.dvc_exp_show(["--all-commits"] if args.all_commits else [], repo=args.repo)
+        runs, skipped = gather_runs(shown)
         if not runs:
             raise ReplicateError("no finished experiments with metrics/analyze files; run "
                                  "`dvc exp run --queue -S seed=1,2,3,4,5` and `dvc queue start` first")
         groups, duplicates = group_runs(runs)
         metrics = choose_metrics(groups, args.metrics)
-    except ReplicateError as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     text, data = replicate_report(groups, [*skipped, *duplicates], metrics)

@@ -108,7 +108,7 @@ def test_report_draws_verdicts_from_the_replicates():
 
 
 def run_main(monkeypatch, tmp_path, rows, *args):
-    monkeypatch.setattr(replicates, "exp_show", lambda repo, all_commits: rows)
+    monkeypatch.setattr(replicates.experiments, "dvc_exp_show", lambda args, repo: rows)
     replicates.main(["--out", str(tmp_path / "r.md"), "--json", str(tmp_path / "r.json"), *args])
 
 
