@@ -83,9 +83,7 @@ def main(args, params):
     ]
     headline = headline_metrics(analyses)
     if verdict is not None:
-        # held as 1/0: DVC and MLflow compare numbers.
-        headline["eigen_reading"] = {k: int(v) if isinstance(v, bool) else v
-                                     for k, v in verdict.items() if v is not None}
+        headline["eigen_reading"] = {k: v for k, v in verdict.items() if v is not None}
     write_json(paths.HEADLINE_METRICS, headline)
     write_text(paths.SUMMARY_REPORT, report.summary_markdown(rows, read_json(paths.MNIST_INFO), sections))
     print(f"summary of {len(rows)} variants -> {paths.SUMMARY_REPORT}")
