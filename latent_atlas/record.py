@@ -25,7 +25,7 @@ from typing import Any
 
 from latent_atlas import paths
 from latent_atlas.config import Params, flatten
-from latent_atlas.io import write_json
+from latent_atlas.io import read_json, write_json
 from latent_atlas.tracking import VARIANT_STAGES
 
 MLFLOW_PARAM_MAX = 6000  # MLflow's limit on a param value's length
@@ -83,15 +83,6 @@ def mark_executed(stage: str, variant: str) -> Path:
     """Record that `stage` really ran for `variant` (see the module docstring)."""
     return write_json(paths.execution(stage, variant),
                       {"execution_id": uuid.uuid4().hex, "host": socket.gethostname()})
-
-
-def read_json(path: Path) -> Any:
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; run the stage that makes it (dvc repro)")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); rerun the stage that makes it") from None
 
 
 def scalar_metrics(obj: dict[str, Any], prefix: str = "") -> dict[str, float]:
