@@ -42,7 +42,7 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
 # The screenshot's size: the Compare view's run names, params and first metrics fit in it.
 VIEWPORT = {"width": 1400, "height": 900}
-UI_TIMEOUT_S = 90  # the first page load compiles nothing, but the CPUs are shared
+UI_TIMEOUT_S = 90  # generous: a page renders in seconds, but the CPUs are shared
 SCREENSHOT = "mlflow-compare.png"
 # MLflow parent run name -> what the run compared: "<dvc_experiment>-<6 hex>".
 RUN_NAME = re.compile(r"^(?P<experiment>.+)-[0-9a-f]{6}$")
@@ -298,8 +298,8 @@ def test_mlflow_ui_compares_16_and_6(pipeline, browser, tmp_path):
             assert row.get_attribute("row-id") == parent.info.run_id
             row.find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
         click(driver, "//button[normalize-space()='Compare']", "the Compare button", shots)
-        title = "starts-with(normalize-space(), 'Comparing 2 Runs')"
-        heading = wait_until(driver, find(f"//*[{title}][not(*[{title}])]"), "the Compare view", shots)
+        comparing = "starts-with(normalize-space(), 'Comparing 2 Runs')"
+        heading = wait_until(driver, find(f"//*[{comparing}][not(*[{comparing}])]"), "the Compare view", shots)
 
         # 3. The run names tell the columns apart; latent_dim and the accuracy match the table.
         assert table_row(driver, "Run Name:") == [p.info.run_name for p in parents]
