@@ -9,10 +9,19 @@ latent_atlas.analysis.analyze_arrays, the function the analyze stage runs,
 printing the seconds of every part. Morphometric factors are measured once
 first, as the baseline stage does once per pipeline run, and timed apart.
 
+First, t-SNE side by side (issue 9): openTSNE, which the analysis runs,
+and scikit-learn's Barnes-Hut, on the same 10,000 classifier-like codes (the
+test images' top 16 principal components) with the same perplexity and
+iterations, printing both times, their ratio, and both final KL divergences
+computed exactly on the same affinities P (each library's own estimate is an
+approximation of its own); then openTSNE once more, to check the rerun is
+byte-identical.
+
 With no MNIST folder it makes 60,000 + 10,000 random digit-like images
 (blurred blobs), so the script runs anywhere.
 
     python bench/analysis_speed.py [--mnist ../shared/datasets/mnist] [--variants classifier,spatial_conv]
+    python bench/analysis_speed.py --only tsne [--jobs 2]
 """
 
 from __future__ import annotations
@@ -31,11 +40,18 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from latent_atlas.analysis import VariantInputs, analyze_arrays  # noqa: E402
+from latent_atlas.analysis import (  # noqa: E402
+    VariantInputs,
+    analyze_arrays,
+    available_cores,
+    pca_directions,
+    tsne_embedding,
+)
 from latent_atlas.baseline import measure_factors  # noqa: E402
-from latent_atlas.config import load_params  # noqa: E402
+from latent_atlas.config import TSNEParams, load_params  # noqa: E402
 from latent_atlas.data import TEST, TRAIN, load_local  # noqa: E402
 from latent_atlas.inference import decoder_fn, encoder_fn, run_model  # noqa: E402
+from latent_atlas.metrics import tsne_kl_divergence  # noqa: E402
 from latent_atlas.models import build_model  # noqa: E402
 from latent_atlas.training import to_model_input, train_model  # noqa: E402
 
@@ -54,6 +70,59 @@ def synthetic_mnist(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return (images * 255).astype(np.uint8), rng.integers(0, 10, size=n).astype(np.uint8)
 
 
+# --------------------------------------------------------------------------- #
+# t-SNE: openTSNE (what the analysis runs) against scikit-learn, side by side
+# --------------------------------------------------------------------------- #
+
+
+def classifier_like_codes(images: np.ndarray, dims: int = 16) -> np.ndarray:
+    """The test images' top `dims` principal components: a stand-in for a 16-d classifier code."""
+    x = images.reshape(len(images), -1).astype(np.float64) / 255.0
+    mean, directions, _ = pca_directions(x, dims)
+    return (x - mean) @ directions  # (n, dims)
+
+
+def sklearn_tsne(x: np.ndarray, cfg: TSNEParams, seed: int, n_jobs: int) -> np.ndarray:
+    """scikit-learn's Barnes-Hut t-SNE with the same schedule (250 exaggerated + the rest)."""
+    from sklearn.manifold import TSNE
+
+    return TSNE(n_components=2, perplexity=cfg.perplexity, init="pca", learning_rate="auto", max_iter=cfg.max_iter,
+                random_state=seed, n_jobs=n_jobs).fit_transform(x)
+
+
+def timed(fn, *args):
+    """fn(*args), its wall seconds and the CPU seconds of all this process's threads."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn(*args)
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def compare_tsne(x: np.ndarray, cfg: TSNEParams, seed: int, n_jobs: int) -> None:
+    """Both libraries on the same codes; both embeddings scored by one exact KL on the same P.
+
+    openTSNE runs before and after scikit-learn (the second run also checks
+    that a rerun is byte-identical), so load that drifts during the run shows
+    as a gap between its two times. CPU seconds are printed beside wall
+    seconds: on a shared machine they say more about the work done.
+    """
+    from openTSNE.affinity import PerplexityBasedNN
+
+    print(f"\nt-SNE of {len(x):,} codes ({x.shape[1]} dims), perplexity {cfg.perplexity:g}, {cfg.max_iter} "
+          f"iterations (250 early exaggeration), {n_jobs} threads; KL(P||Q) exact, on the same P", flush=True)
+    (embedded, kl_open), open_s, open_cpu = timed(tsne_embedding, x, cfg, seed, n_jobs)
+    print(f"  {'openTSNE':<20} {open_s:7.1f} s wall {open_cpu:7.1f} s CPU   KL {kl_open:.4f}", flush=True)
+    embedded_sk, sk_s, sk_cpu = timed(sklearn_tsne, x, cfg, seed, n_jobs)
+    # The P openTSNE fitted to (exact neighbours, the same perplexity), rebuilt to score sklearn's embedding.
+    p = PerplexityBasedNN(x, perplexity=cfg.perplexity, method="exact", n_jobs=n_jobs, random_state=seed).P
+    kl_sk = tsne_kl_divergence(p, embedded_sk)
+    print(f"  {'scikit-learn (BH)':<20} {sk_s:7.1f} s wall {sk_cpu:7.1f} s CPU   KL {kl_sk:.4f}", flush=True)
+    (again, kl_again), again_s, again_cpu = timed(tsne_embedding, x, cfg, seed, n_jobs)
+    print(f"  {'openTSNE again':<20} {again_s:7.1f} s wall {again_cpu:7.1f} s CPU   KL {kl_again:.4f}", flush=True)
+    best_s, best_cpu = min(open_s, again_s), min(open_cpu, again_cpu)
+    print(f"  scikit-learn / openTSNE (its faster run): wall {sk_s / best_s:.2f}x, CPU {sk_cpu / best_cpu:.2f}x; "
+          f"KL openTSNE - scikit-learn {kl_open - kl_sk:+.4f}; openTSNE rerun byte-identical: "
+          f"{np.array_equal(embedded, again) and kl_open == kl_again}")
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", default="../shared/datasets/mnist")
@@ -61,6 +130,9 @@ def main() -> None:
     parser.add_argument("--variants", default="classifier,spatial_conv")
     parser.add_argument("--epochs", type=int, default=1, help="training epochs before the analysis (0: untrained)")
     parser.add_argument("--out", default=None, help="folder for the figures (default: a temporary one)")
+    parser.add_argument("--only", choices=("all", "tsne", "parts"), default="all",
+                        help="tsne: openTSNE against scikit-learn only; parts: the analysis parts only")
+    parser.add_argument("--jobs", type=int, default=None, help="threads (default: every available core)")
     args = parser.parse_args()
     params = load_params(args.params)
     device = torch.device("cpu")
@@ -76,6 +148,11 @@ def main() -> None:
     print(f"{source}: {len(train_images)} train / {len(test_images)} test; torch threads "
           f"{torch.get_num_threads()}, cpus {len(os.sched_getaffinity(0))}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
+    jobs = args.jobs or available_cores()
+    if args.only in ("all", "tsne"):
+        compare_tsne(classifier_like_codes(test_images), params.analyze.tsne, params.seed, jobs)
+    if args.only == "tsne":
+        return
 
     start = time.perf_counter()
     factors = measure_factors(test_images, train_images, params.baseline.factor_train_n, params.seed,
@@ -107,7 +184,7 @@ def main() -> None:
             factors=factors, log_probs_test=test_out.get("log_probs"),
         )
         start = time.perf_counter()
-        result = analyze_arrays(inputs, params.analyze, params.seed, out_root / name)
+        result = analyze_arrays(inputs, params.analyze, params.seed, out_root / name, n_jobs=jobs)
         total = time.perf_counter() - start
         d = inputs.z_test.shape[1]
         print(f"\n{name} ({d}-dim latent, {len(test_labels)} test codes; {args.epochs} training epochs "

@@ -532,3 +532,39 @@ def test_importance_estimators_reject_bad_sizes():
         m.importance_matrix(z, f, z, f, np.array([True, False, False]), max_depth=-2)
     with pytest.raises(ValueError, match="y must have shape"):
         m.gbt_importances(z, f[:10, 0])
+
+
+# --------------------------------------------------------------------------- #
+# t-SNE KL divergence
+# --------------------------------------------------------------------------- #
+
+
+def test_tsne_kl_three_points_on_a_line():
+    from scipy import sparse
+
+    # y = 0, 1, 2: w01 = w12 = 1/2, w02 = 1/5; Z = 2 (1/2 + 1/2 + 1/5) = 12/5, q01 = (1/2) / Z = 5/24.
+    # P puts 1/2 on (0,1) and on (1,0): KL = 2 * 1/2 * log((1/2) / (5/24)) = log(12/5).
+    y = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    p = sparse.csr_matrix(([0.5, 0.5], ([0, 1], [1, 0])), shape=(3, 3))
+    assert m.tsne_kl_divergence(p, y) == pytest.approx(np.log(12 / 5), rel=1e-12)
+
+
+def test_tsne_kl_is_zero_when_p_equals_q_and_chunking_does_not_matter():
+    from scipy import sparse
+
+    y = np.random.default_rng(0).normal(size=(40, 2))
+    w = 1.0 / (1.0 + np.sum((y[:, None] - y[None]) ** 2, axis=2))
+    np.fill_diagonal(w, 0.0)
+    p = sparse.csr_matrix(w / w.sum())
+    assert m.tsne_kl_divergence(p, y) == pytest.approx(0.0, abs=1e-12)
+    assert m.tsne_kl_divergence(p, y, chunk=7) == pytest.approx(m.tsne_kl_divergence(p, y), abs=1e-12)
+
+
+def test_tsne_kl_rejects_bad_affinities():
+    from scipy import sparse
+
+    y = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="sparse"):
+        m.tsne_kl_divergence(np.eye(3), y)
+    with pytest.raises(ValueError, match="summing to 1"):
+        m.tsne_kl_divergence(sparse.csr_matrix(([0.2], ([0], [1])), shape=(3, 3)), y)
