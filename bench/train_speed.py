@@ -7,12 +7,12 @@ ToTensor transform through a DataLoader, as the study trained; (b) latent-atlas'
 kept on the device, CUDA-graph replay on GPUs). Prints seconds per epoch and
 the ratio.
 
---conv-formats instead times small_conv's steps on the CPU in each memory
+--conv-formats instead times a conv variant's steps on the CPU in each memory
 format (contiguous NCHW, channels_last NHWC) with oneDNN (torch.backends.mkldnn)
 on and off, the four interleaved over several rounds, with the loss each reaches.
 
     python bench/train_speed.py [--mnist ../shared/datasets/mnist] [--device cpu|cuda] [--epochs 1]
-    python bench/train_speed.py --conv-formats [--images 8192] [--rounds 3]
+    python bench/train_speed.py --conv-formats [--conv-variant small_conv] [--images 8192] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -89,31 +89,27 @@ def our_loop(images, labels, device: torch.device, config: ModelConfig, cfg: Tra
     return total, steady
 
 
-CONV_VARIANT = "small_conv"
-
-
-def conv_formats(images, labels, params, n_images: int, rounds: int) -> None:
-    """small_conv's recipe (batch, optimizer) on n_images, one epoch per run, each
-    (memory format, oneDNN) setting once per round; median ms per step."""
-    config, cfg = params.model_config_of(CONV_VARIANT), params.train_config_of(CONV_VARIANT, "cpu")
+def conv_formats(images, labels, params, name: str, n_images: int, rounds: int) -> None:
+    """A conv variant's recipe (batch, optimizer) on n_images, one epoch per run,
+    each (memory format, oneDNN) setting once per round; median ms per step."""
+    config, cfg = params.model_config_of(name), params.train_config_of(name, "cpu")
     cfg = replace(cfg, epochs=1)
-    variant = params.variant(CONV_VARIANT)
+    variant = params.variant(name)
     x = to_model_input(images[:n_images], variant.input_range)
     y = torch.as_tensor(labels[:n_images], dtype=torch.long)
     steps = -(-n_images // cfg.batch_size)
     settings = [(fmt, onednn) for fmt in ("contiguous", "channels_last") for onednn in (True, False)]
     times: dict[tuple, list[float]] = {s: [] for s in settings}
     losses: dict[tuple, float] = {}
-    print(f"{CONV_VARIANT}: {n_images} images, batch {cfg.batch_size}, {steps} steps per run, {rounds} rounds, "
+    print(f"{name}: {n_images} images, batch {cfg.batch_size}, {steps} steps per run, {rounds} rounds, "
           f"threads {torch.get_num_threads()}")
     for _ in range(rounds):
         for fmt, onednn in settings:
             torch.manual_seed(params.seed)
             model = build_model(config)
-            if fmt == "channels_last":
-                model = model.to(memory_format=torch.channels_last)
             torch.backends.mkldnn.enabled = onednn
-            history = train_model(model, x, y, cfg, progress=False)
+            history = train_model(model, x, y, replace(cfg, cpu_channels_last=fmt == "channels_last"),
+                                  progress=False)
             torch.backends.mkldnn.enabled = True
             times[(fmt, onednn)].append(history[0]["seconds"])
             losses[(fmt, onednn)] = history[0]["train_loss"]
@@ -133,6 +129,7 @@ def main() -> None:
     parser.add_argument("--compile-cpu", action="store_true", help="also time torch.compile on the CPU")
     parser.add_argument("--conv-formats", action="store_true",
                         help="only time small_conv on the CPU by memory format and oneDNN")
+    parser.add_argument("--conv-variant", default="small_conv", help="the variant --conv-formats times")
     parser.add_argument("--images", type=int, default=8192, help="images per --conv-formats run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --conv-formats")
     args = parser.parse_args()
@@ -140,7 +137,7 @@ def main() -> None:
     images, labels = load_local(args.mnist).subset(TRAIN)
     params = load_params(args.params)
     if args.conv_formats:
-        conv_formats(images, labels, params, args.images, args.rounds)
+        conv_formats(images, labels, params, args.conv_variant, args.images, args.rounds)
         return
     config, cfg = params.model_config_of(VARIANT), params.train_config_of(VARIANT, device)
     steps = -(-len(labels) // cfg.batch_size)  # one epoch, last partial batch included

@@ -59,6 +59,7 @@ class Autoencoder(nn.Module):
     """Base: subclasses build `encoder` and `decoder`; forward returns a dict."""
 
     has_classifier = False
+    convolutional = False  # training picks the memory format by it
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -108,6 +109,8 @@ class ClassifierAutoencoder(MLPAutoencoder):
 class SmallConvAutoencoder(Autoencoder):
     """Two conv+pool blocks to a dense latent, mirrored with transposed convs."""
 
+    convolutional = True
+
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         self.encoder = nn.Sequential(
@@ -133,6 +136,7 @@ class SpatialConvAutoencoder(Autoencoder):
     """
 
     LATENT_SHAPE = (64, 2, 2)
+    convolutional = True
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)

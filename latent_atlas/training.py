@@ -40,6 +40,9 @@ class TrainConfig:
     seed: int = 42
     cuda_graph: bool = False
     compile_cpu: bool = False
+    # Convolutional models train in NHWC (channels_last) on the CPU: same maths,
+    # 16-22% less time per step (bench/train_speed.py --conv-formats).
+    cpu_channels_last: bool = True
 
 
 # --- data --------------------------------------------------------------------------
@@ -272,12 +275,15 @@ def train_model(
     x_train/y_train are already on the training device, in the model's input
     range. Raises TrainingDivergedError as soon as an epoch's loss is not finite.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # not tqdm.auto: its notebook probe costs more to import than tqdm
 
     n = len(x_train)
     if cfg.batch_size > n:
         raise ValueError(f"batch_size={cfg.batch_size} is larger than the {n} training images; use at most {n}")
     device = x_train.device
+    nhwc = cfg.cpu_channels_last and model.convolutional and device.type == "cpu"
+    if nhwc:
+        model.to(memory_format=torch.channels_last)
     model.train()
     stepper = _Stepper(model, x_train, y_train, cfg)
     generator = torch.Generator(device=device).manual_seed(cfg.seed)
@@ -301,5 +307,7 @@ def train_model(
         epochs.set_postfix(loss=f"{row['train_loss']:.4f}")
         if on_epoch is not None:
             on_epoch(row)
+    if nhwc:
+        model.to(memory_format=torch.contiguous_format)  # checkpoints keep the usual layout
     model.eval()
     return history

@@ -397,16 +397,34 @@ def test_epoch_losses_drop_the_timings_only():
 
 def test_channels_last_trains_to_the_same_loss_as_contiguous():
     # A memory format changes how convolutions run, not what they compute: the
-    # same seed gives the same losses to float rounding.
+    # same seed gives the same losses and weights to float rounding.
     x, y = learnable_data(96)
-    cfg = TrainConfig(batch_size=32, epochs=2, lr=1e-3)
     runs = {}
-    for fmt in (torch.contiguous_format, torch.channels_last):
+    for nhwc in (False, True):
         torch.manual_seed(0)
-        model = build_model(ModelConfig("small_conv", 4)).to(memory_format=fmt)
-        runs[fmt] = [row["train_loss"] for row in quiet_train(model, x.contiguous(memory_format=fmt), y, cfg)]
-    assert runs[torch.contiguous_format] == pytest.approx(runs[torch.channels_last], rel=1e-4)
-    assert runs[torch.contiguous_format][1] != runs[torch.contiguous_format][0]  # it trained
+        model = build_model(ModelConfig("small_conv", 4))
+        history = quiet_train(model, x, y, TrainConfig(batch_size=32, epochs=2, lr=1e-3, cpu_channels_last=nhwc))
+        runs[nhwc] = [row["train_loss"] for row in history], model
+    assert runs[False][0] == pytest.approx(runs[True][0], rel=1e-4)
+    assert runs[False][0][1] != runs[False][0][0]  # it trained
+    for a, b in zip(runs[False][1].parameters(), runs[True][1].parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        assert b.is_contiguous()  # handed back in the usual layout, as checkpoints store it
+
+
+def test_channels_last_is_used_for_conv_models_on_the_cpu():
+    seen = []
+    for arch in ("small_conv", "mlp"):
+        model = build_model(ModelConfig(arch, 4, (8,) if arch == "mlp" else ()))
+        # A layer with several input channels: with one, both layouts have the same strides.
+        layer = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1
+                     or isinstance(m, torch.nn.Linear))
+        layer.register_forward_pre_hook(lambda module, inputs: seen.append(
+            module.weight.dim() == 4 and module.weight.is_contiguous(memory_format=torch.channels_last)
+            and not module.weight.is_contiguous()))
+        x, y = random_data(8)
+        quiet_train(model, x, y, TrainConfig(batch_size=8, epochs=1, lr=1e-3))
+    assert seen == [True, False]
 
 
 # --------------------------------------------------------------------------- #
