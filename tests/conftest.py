@@ -22,8 +22,11 @@ def pipeline(tmp_path_factory) -> tuple[Repo, dict[str, str]]:
     `dvc exp run -n z6 -S latent_dim=6`; with what each step printed.
     Shared by the end-to-end and browser tests."""
     repo = make_repo(tmp_path_factory.mktemp("e2e") / "repo", variants=E2E_VARIANTS)
+    code_commit = repo.head()
     first = repo.dvc("repro")
     second = repo.dvc("repro")
     repo.commit("first run")
     z6 = repo.dvc("exp", "run", "-n", "z6", "-S", "latent_dim=6")
-    return repo, {"first": first.stdout, "second": second.stdout, "z6": z6.stdout}
+    # The commit each record ran on: the workspace's, then the experiments' baseline.
+    return repo, {"first": first.stdout, "second": second.stdout, "z6": z6.stdout,
+                  "workspace_commit": code_commit, "baseline_commit": repo.head()}

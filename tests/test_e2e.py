@@ -74,10 +74,10 @@ def experiment_table(repo) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(out)))
 
 
-def assert_complete(runs, parent, variants, root) -> None:
+def assert_complete(runs, parent, variants, root, commit: str) -> None:
     """A parent with every param, the headline numbers, its artifacts, and one finished child per variant."""
     assert parent.info.status == "FINISHED"
-    assert parent.data.tags["mlflow.source.git.commit"] == _git_head(root)
+    assert parent.data.tags["mlflow.source.git.commit"] == commit
     assert parent.data.params["seed"] == "42" and "variants.classifier.lr" in parent.data.params
     for variant in variants:
         assert f"{variant}.test_mse" in parent.data.metrics, variant
@@ -92,12 +92,6 @@ def assert_complete(runs, parent, variants, root) -> None:
         assert {"train_loss", "final_train_loss", "test_mse", "purity_best"} <= set(child.data.metrics), name
         assert child.data.params["latent_dim"] == str(int(child.data.metrics["latent_dim"])), name
         assert [d.dataset.name for d in child.inputs.dataset_inputs] == [parent.inputs.dataset_inputs[0].dataset.name]
-
-
-def _git_head(root) -> str:
-    import subprocess
-
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
 
 
 def test_repro_runs_everything_once(pipeline):
@@ -142,11 +136,11 @@ def test_the_experiment_table_fits_and_agrees_with_mlflow(pipeline):
 
 
 def test_one_complete_parent_per_pipeline_run(pipeline):
-    repo, _ = pipeline
+    repo, out = pipeline
     runs = all_runs(repo.root)
     assert len([r for r in runs if r.data.tags.get("role") == "pipeline"]) == 2
-    for name in ("workspace", "z6"):
-        assert_complete(runs, parent_of(runs, name), E2E_VARIANTS, repo.root)
+    assert_complete(runs, parent_of(runs, "workspace"), E2E_VARIANTS, repo.root, out["workspace_commit"])
+    assert_complete(runs, parent_of(runs, "z6"), E2E_VARIANTS, repo.root, out["baseline_commit"])
     z6 = children_of(runs, parent_of(runs, "z6"))
     assert z6["classifier"].data.tags["restored"] == "false"
     assert z6["classifier"].data.params["latent_dim"] == "6"
@@ -159,7 +153,7 @@ def test_one_complete_parent_per_pipeline_run(pipeline):
 
 
 def test_analysis_params_make_a_new_record_and_leave_old_ones_alone(pipeline):
-    repo, _ = pipeline
+    repo, out = pipeline
     before = snapshot(all_runs(repo.root))
     reset_workspace(repo)
     out = repo.dvc("exp", "run", "-n", "knn7", "-S", "analyze.knn_k=7").stdout
@@ -169,20 +163,20 @@ def test_analysis_params_make_a_new_record_and_leave_old_ones_alone(pipeline):
     after = snapshot(runs)
     assert {k: after[k] for k in before} == before, "a stage wrote into an earlier pipeline run"
     parent = parent_of(runs, "knn7")
-    assert_complete(runs, parent, E2E_VARIANTS, repo.root)
+    assert_complete(runs, parent, E2E_VARIANTS, repo.root, out["baseline_commit"])
     assert parent.data.params["analyze.knn_k"] == "7"
     assert all(c.data.params["analyze.knn_k"] == "7" for c in children_of(runs, parent).values())
 
 
 def test_a_run_cache_hit_still_gets_a_complete_parent(pipeline):
-    repo, _ = pipeline
+    repo, outputs = pipeline
     reset_workspace(repo)
     out = repo.dvc("exp", "run", "-n", "z6-again", "-S", "latent_dim=6").stdout
     assert ran_stages(out) == {"download", "track"}, out[-2000:]  # download: always_changed
     assert "is cached - skipping run" in out
     runs = all_runs(repo.root)
     parent = parent_of(runs, "z6-again")
-    assert_complete(runs, parent, E2E_VARIANTS, repo.root)
+    assert_complete(runs, parent, E2E_VARIANTS, repo.root, outputs["baseline_commit"])
     assert parent.data.tags["restored"] == "true"
     first = children_of(runs, parent_of(runs, "z6"))["classifier"]
     again = children_of(runs, parent)["classifier"]

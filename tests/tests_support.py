@@ -94,6 +94,9 @@ class Repo:
         self.run("git", "add", "-A")
         self.run("git", "commit", "-qm", message, "--allow-empty")
 
+    def head(self) -> str:
+        return self.run("git", "rev-parse", "HEAD").stdout.strip()
+
     def params(self) -> dict:
         return yaml.safe_load((self.root / "params.yaml").read_text())
 
