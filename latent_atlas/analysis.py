@@ -64,11 +64,6 @@ EARLY_EXAGGERATION_ITER = 250
 HEATMAP_MAX_CODES = 32
 
 
-def details_path(variant: str) -> Path:
-    """Lists behind the metrics: beside the metrics file, not declared as a DVC metric."""
-    return paths.analysis(variant).with_suffix(".details.json")
-
-
 def available_cores() -> int:
     """The cores this process may run on (a container's share, not the host's count)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -365,8 +365,8 @@ def test_probes_skip_a_single_class_training_set(caplog):
     assert part.metrics == {} and "single digit" in caplog.text
 
 
-def test_details_path_sits_beside_the_metrics_file():
-    assert A.details_path("classifier") == Path("metrics/analyze/classifier.details.json")
+def test_details_sit_beside_the_metrics_file():
+    assert paths.analysis_details("classifier") == Path("metrics/analyze/classifier.details.json")
 
 
 @pytest.mark.parametrize(("change", "pattern"), [

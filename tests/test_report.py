@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from latent_atlas import paths, report
-from latent_atlas.analysis import details_path
 from latent_atlas.config import parse_params
 from latent_atlas.data import TEST, TRAIN, MNISTArrays, save_arrays
 from latent_atlas.io import write_json
@@ -244,7 +243,7 @@ def test_compare_stage_writes_report_summary_and_figures(tmp_path, monkeypatch):
     write_json(paths.MNIST_INFO, {"source": "fake", "n_train": 10, "n_test": 10, "checksum_sha256": "0" * 64})
     for name, m in analyses().items():
         write_json(paths.analysis(name), m)
-        write_json(details_path(name), details(m["latent_dim"]))
+        write_json(paths.analysis_details(name), details(m["latent_dim"]))
         write_json(paths.train_metrics(name), {"train_seconds": 2.0})
     write_json(paths.BASELINE_METRICS, {"pca": {f"k{k}": {"latent_dim": k, "test_mse": 0.05 / k,
                                                     "explained_variance": k / 60, "purity_best": 0.5,
