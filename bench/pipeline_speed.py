@@ -5,7 +5,7 @@ source (default: the 5,000 digits bundled offline; --local-mnist DIR: full
 MNIST from DIR), runs `dvc repro`, and reads each stage's timing line
 (latent_atlas.timing). In the same run it measures the floor, the start-up of
 `python -c "import torch"` and of `python -c "import torch, mlflow"` (the
-`track` stage's). Prints one table:
+`track` stage's), just before each command. Prints one table per command:
 
     stage   wall   process   imports   tracking   work   dvc   fixed/floor
 
@@ -103,6 +103,7 @@ def table(title: str, wall: float, stage_walls: list[tuple[str, float]], timings
     print(f"{'stage':<26}{'wall':>8}{'process':>9}{'imports':>9}{'tracking':>10}{'work':>8}{'dvc':>8}"
           f"{'fixed/floor':>13}")
     totals = dict.fromkeys(("wall", "process", "imports", "tracking", "work"), 0.0)
+    ratios = []
     for name, stage_wall in stage_walls:
         t = timings.get(name)
         if t is None:  # a stage that printed no timing line (it failed, or predates the timing hook)
@@ -113,11 +114,15 @@ def table(title: str, wall: float, stage_walls: list[tuple[str, float]], timings
         tracking = t.get("tracking", 0.0)
         print(f"{name:<26}{stage_wall:8.2f}{t['total']:9.2f}{t['imports']:9.2f}{tracking:10.2f}"
               f"{t['work'] - tracking:8.2f}{stage_wall - t['total']:8.2f}{t['imports'] / floor:12.2f}x")
+        ratios.append(t["imports"] / floor)
         for key, value in (("wall", stage_wall), ("process", t["total"]), ("imports", t["imports"]),
                            ("tracking", tracking), ("work", t["work"] - tracking)):
             totals[key] += value
     print(f"{'sum':<26}{totals['wall']:8.2f}{totals['process']:9.2f}{totals['imports']:9.2f}"
           f"{totals['tracking']:10.2f}{totals['work']:8.2f}{totals['wall'] - totals['process']:8.2f}")
+    if ratios:
+        print(f"fixed cost / floor: median {statistics.median(ratios):.2f}x, max {max(ratios):.2f}x "
+              "(issue 9's target: at most 1.5x)")
 
 
 def main() -> None:
@@ -139,22 +144,23 @@ def main() -> None:
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
     env.pop("MLFLOW_TRACKING_URI", None)  # the clone's own sqlite store
 
-    floors = {name: floor_seconds(code, args.floor_repeats) for name, code in FLOORS.items()}
-    print("floor: " + ", ".join(f"python -c {code!r} {floors[name]:.2f} s" for name, code in FLOORS.items()))
-
     root = Path(tempfile.mkdtemp(prefix="latent-atlas-bench-"))
     try:
         clone(root / "clone", overrides, env)
         print(f"clone of {PROJECT} at HEAD in {root / 'clone'}, params: {' '.join(overrides)}")
-        results = [("dvc repro", *timed_run([str(BIN / "dvc"), "repro"], root / "clone", env))]
-        if args.exp_run:
-            for cmd in (["git", "add", "-A"], ["git", "commit", "-qm", "first repro"]):
-                subprocess.run(cmd, cwd=root / "clone", check=True, env=env)
-            cmd = [str(BIN / "dvc"), "exp", "run", "-S", "latent_dim=6"]
-            results.append((shlex.join(["dvc", *cmd[1:]]), *timed_run(cmd, root / "clone", env)))
+        commands = [["dvc", "repro"]] + ([["dvc", "exp", "run", "-S", "latent_dim=6"]] if args.exp_run else [])
+        results = []
+        for cmd in commands:
+            if cmd[1] == "exp":  # the first repro's results committed, as a user would
+                for git in (["git", "add", "-A"], ["git", "commit", "-qm", "first repro"]):
+                    subprocess.run(git, cwd=root / "clone", check=True, env=env)
+            # The floor just before each command: a shared machine's load changes by the minute.
+            floors = {name: floor_seconds(code, args.floor_repeats) for name, code in FLOORS.items()}
+            results.append((shlex.join(cmd), floors, *timed_run([str(BIN / cmd[0]), *cmd[1:]], root / "clone", env)))
         print("\n" + "command: " + shlex.join([Path(sys.executable).name, *sys.argv]))
-        print("floor: " + ", ".join(f"python -c {code!r} {floors[name]:.2f} s" for name, code in FLOORS.items()))
-        for title, wall, stage_walls, timings in results:
+        for title, floors, wall, stage_walls, timings in results:
+            print("\nfloor before it: " + ", ".join(f"python -c {code!r} {floors[name]:.2f} s"
+                                                   for name, code in FLOORS.items()))
             table(title, wall, stage_walls, timings, floors)
     finally:
         if args.keep:
