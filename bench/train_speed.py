@@ -13,6 +13,12 @@ on and off, the four interleaved over several rounds, with the loss each reaches
 
     python bench/train_speed.py [--mnist ../shared/datasets/mnist] [--device cpu|cuda] [--epochs 1]
     python bench/train_speed.py --conv-formats [--conv-variant small_conv] [--images 8192] [--rounds 3]
+
+--wait-policy times the deep AE's steps (batch 32) in fresh processes with
+OpenMP's default waiting, with OMP_WAIT_POLICY=PASSIVE (what stages/ sets) and
+with one thread, interleaved over the rounds.
+
+    python bench/train_speed.py --wait-policy [--images 1024] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -120,6 +126,41 @@ def conv_formats(images, labels, params, name: str, n_images: int, rounds: int) 
               f"loss {losses[(fmt, onednn)]:.6f}  |diff| {abs(losses[(fmt, onednn)] - reference):.1e}")
 
 
+WAIT_POLICIES = {"default": {}, "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"}, "one thread": {"OMP_NUM_THREADS": "1"}}
+DEEP_STEPS = """
+import sys, torch
+from dataclasses import replace
+from latent_atlas.config import load_params
+from latent_atlas.models import build_model
+from latent_atlas.training import train_model
+params, n = load_params(sys.argv[1]), int(sys.argv[2])
+cfg = replace(params.train_config_of("deep", "cpu"), epochs=1)
+torch.manual_seed(0)
+x, y = torch.rand(n, 1, 28, 28), torch.randint(0, 10, (n,))
+row = train_model(build_model(params.model_config_of("deep")), x, y, cfg, progress=False)[0]
+print(1e3 * row["seconds"] / -(-n // cfg.batch_size))
+"""
+
+
+def wait_policies(params_path: str, n_images: int, rounds: int) -> None:
+    """ms per step of the deep AE under each OpenMP setting (env vars act only at process start)."""
+    import os
+    import statistics
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    times: dict[str, list[float]] = {name: [] for name in WAIT_POLICIES}
+    for _ in range(rounds):
+        for name, extra in WAIT_POLICIES.items():
+            out = subprocess.run([sys.executable, "-c", DEEP_STEPS, params_path, str(n_images)], env={**base, **extra},
+                                 capture_output=True, text=True, check=True).stdout
+            times[name].append(float(out))
+    print(f"deep AE, {n_images} images, batch 32, {rounds} rounds, {os.cpu_count()} CPUs")
+    for name, values in times.items():
+        print(f"{name:<11} {statistics.median(values):8.2f} ms/step (median of {', '.join(f'{v:.2f}' for v in values)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", default="../shared/datasets/mnist")
@@ -129,10 +170,15 @@ def main() -> None:
     parser.add_argument("--compile-cpu", action="store_true", help="also time torch.compile on the CPU")
     parser.add_argument("--conv-formats", action="store_true",
                         help="only time small_conv on the CPU by memory format and oneDNN")
+    parser.add_argument("--wait-policy", action="store_true",
+                        help="only time the deep AE under OpenMP's default waiting, PASSIVE, and one thread")
     parser.add_argument("--conv-variant", default="small_conv", help="the variant --conv-formats times")
     parser.add_argument("--images", type=int, default=8192, help="images per --conv-formats run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --conv-formats")
     args = parser.parse_args()
+    if args.wait_policy:
+        wait_policies(args.params, args.images, args.rounds)
+        return
     device = torch.device(args.device)
     images, labels = load_local(args.mnist).subset(TRAIN)
     params = load_params(args.params)
