@@ -156,9 +156,9 @@ def test_analysis_params_make_a_new_record_and_leave_old_ones_alone(pipeline):
     repo, out = pipeline
     before = snapshot(all_runs(repo.root))
     reset_workspace(repo)
-    out = repo.dvc("exp", "run", "-n", "knn7", "-S", "analyze.knn_k=7").stdout
-    assert {f"analyze@{v}" for v in E2E_VARIANTS} <= ran_stages(out)
-    assert not any(s.startswith("train@") for s in ran_stages(out))
+    knn7 = repo.dvc("exp", "run", "-n", "knn7", "-S", "analyze.knn_k=7").stdout
+    assert {f"analyze@{v}" for v in E2E_VARIANTS} <= ran_stages(knn7)
+    assert not any(s.startswith("train@") for s in ran_stages(knn7))
     runs = all_runs(repo.root)
     after = snapshot(runs)
     assert {k: after[k] for k in before} == before, "a stage wrote into an earlier pipeline run"
