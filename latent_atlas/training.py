@@ -43,6 +43,11 @@ class TrainConfig:
     # Convolutional models train in NHWC (channels_last) on the CPU: same maths,
     # 16-22% less time per step (bench/train_speed.py --conv-formats).
     cpu_channels_last: bool = True
+    # Intra-op threads while training on the CPU (None: torch's default). A step
+    # of these small models is many tiny kernels, and splitting each over threads
+    # costs more than it saves: small_conv took 5.3 ms/step on one thread and
+    # 28 ms on two (bench/train_speed.py --conv-formats, OMP_NUM_THREADS=1 vs 2).
+    cpu_threads: int | None = 1
 
 
 # --- data --------------------------------------------------------------------------
@@ -284,6 +289,9 @@ def train_model(
     nhwc = cfg.cpu_channels_last and model.convolutional and device.type == "cpu"
     if nhwc:
         model.to(memory_format=torch.channels_last)
+    threads = torch.get_num_threads()
+    if device.type == "cpu" and cfg.cpu_threads:
+        torch.set_num_threads(cfg.cpu_threads)
     model.train()
     stepper = _Stepper(model, x_train, y_train, cfg)
     generator = torch.Generator(device=device).manual_seed(cfg.seed)
@@ -309,5 +317,6 @@ def train_model(
             on_epoch(row)
     if nhwc:
         model.to(memory_format=torch.contiguous_format)  # checkpoints keep the usual layout
+    torch.set_num_threads(threads)
     model.eval()
     return history

@@ -470,3 +470,15 @@ def test_train_stage_twice_gives_byte_identical_checkpoints(tmp_path, monkeypatc
     assert paths.checkpoint(variant).read_bytes() == first
     # The wall-clock time is kept, in the metrics file rather than the checkpoint.
     assert json.loads(paths.train_metrics(variant).read_text())["train_seconds"] > 0
+
+
+def test_cpu_training_uses_the_configured_threads_and_restores_them():
+    x, y = random_data(16)
+    before = torch.get_num_threads()
+    for threads, expected in ((1, 1), (None, before)):
+        seen = []
+        model = tiny_mlp()
+        model.register_forward_pre_hook(lambda module, inputs, seen=seen: seen.append(torch.get_num_threads()))
+        quiet_train(model, x, y, TrainConfig(batch_size=8, epochs=1, lr=1e-3, cpu_threads=threads))
+        assert set(seen) == {expected}
+        assert torch.get_num_threads() == before
