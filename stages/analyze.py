@@ -1,18 +1,10 @@
 """Stage analyze: metrics and figures of one variant's latent space."""
 
-import os
-
-# OpenMP threads (t-SNE, k-means, torch) spin while they wait by default; on a
-# CPU shared with other jobs a spinning thread holds the core its partner
-# needs. Passive waiting made a 2,000-point t-SNE 3x faster on a loaded 2-core
-# machine (46 s -> 16 s). It must be set before any OpenMP runtime loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from latent_atlas import paths  # noqa: E402
-from latent_atlas.analysis import analyze_variant  # noqa: E402
-from latent_atlas.cli import run_stage  # noqa: E402
-from latent_atlas.io import write_json  # noqa: E402
-from latent_atlas.record import mark_executed  # noqa: E402
+from latent_atlas import paths
+from latent_atlas.analysis import analyze_variant
+from latent_atlas.cli import run_stage
+from latent_atlas.io import write_json
+from latent_atlas.record import mark_executed
 
 
 def main(args, params):

@@ -1,17 +1,12 @@
 """Stage baseline: PCA of MNIST as the linear baseline, and the morphometric factors for DCI."""
 
-import os
+import numpy as np
 
-# Passive OpenMP waiting for k-means on a shared CPU; see stages/analyze.py.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numpy as np  # noqa: E402
-
-from latent_atlas import paths, plots  # noqa: E402
-from latent_atlas.baseline import fit_pca, measure_factors, pca_baseline  # noqa: E402
-from latent_atlas.cli import run_stage  # noqa: E402
-from latent_atlas.data import TEST, TRAIN, load_arrays  # noqa: E402
-from latent_atlas.io import write_json, write_npz  # noqa: E402
+from latent_atlas import paths, plots
+from latent_atlas.baseline import fit_pca, measure_factors, pca_baseline
+from latent_atlas.cli import run_stage
+from latent_atlas.data import TEST, TRAIN, load_arrays
+from latent_atlas.io import write_json, write_npz
 
 
 def main(args, params):

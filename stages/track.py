@@ -7,7 +7,7 @@ logged, including one whose other stages were all restored.
 
 from pathlib import Path
 
-from latent_atlas import tracking
+from latent_atlas import timing, tracking
 from latent_atlas.cli import run_stage
 from latent_atlas.record import pipeline_record
 
@@ -15,7 +15,8 @@ from latent_atlas.record import pipeline_record
 def main(args, params):
     record = pipeline_record(params, Path(args.params), tracking.experiment_name(),
                              tracking.git_commit(Path.cwd()))
-    run_id = tracking.log_pipeline(record)
+    with timing.phase("tracking"):
+        run_id = tracking.log_pipeline(record)
     print(f"MLflow: run {run_id} ({record.run_name}) with {len(record.variants)} variant runs "
           f"in {tracking.EXPERIMENT_NAME!r} at {tracking.display_uri()}")
 

@@ -37,7 +37,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from tests_support import BIN, PROJECT, MlflowServer, Repo, make_repo, stop_process_group
+from tests_support import (
+    BIN,
+    PROJECT,
+    MlflowServer,
+    Repo,
+    make_repo,
+    pipeline_variants,
+    stop_process_group,
+)
 
 from latent_atlas import tracking
 
@@ -45,7 +53,7 @@ pytestmark = pytest.mark.e2e
 
 VARIANTS = ("classifier",)
 BASE_LATENT = 3  # not one of the swept sizes, so every queued experiment really runs
-SWEEP = (2, 4, 8, 16)
+SWEEP = (2, 8)
 REPRO_TIMEOUT_S = 600
 SWEEP_TIMEOUT_S = 600
 POLL_S = 5
@@ -80,8 +88,9 @@ def file_digests(root: Path, rels: list[str]) -> dict[str, str]:
 def cached_outputs(root: Path) -> list[str]:
     """The outputs DVC caches (and pushes): every `outs` entry not marked cache: false."""
     found = []
-    for stage in yaml.safe_load((root / "dvc.yaml").read_text())["stages"].values():
-        keys = list(stage["foreach"]) if "foreach" in stage else [None]
+    dvc_yaml = yaml.safe_load((root / "dvc.yaml").read_text())
+    for stage in dvc_yaml["stages"].values():
+        keys = list(pipeline_variants(dvc_yaml)) if "foreach" in stage else [None]
         body = stage.get("do", stage)
         for key in keys:
             for out in body.get("outs", []):
@@ -342,6 +351,8 @@ def test_same_params_give_identical_results_on_cpu(built, server_rerun):
         # Training and PCA: bitwise. Analyses: scikit-learn's tree ensembles
         # (DCI) sum their trees' predictions in parallel threads, in whatever
         # order the threads finish, so a float may move in its last bits.
+        if rel.parts[1] == "runs":
+            continue  # execution ids: new for every execution, by design (record.py)
         rel_tol = 0.0 if rel.parts[1] in ("train", "pca.json", "data.json") else ANALYSIS_REL_TOL
         diff = differences(before, again, rel_tol)
         assert not diff, f"{rel} differs between identical runs: {diff[:10]}"
@@ -432,7 +443,7 @@ def test_every_architecture_round_trips_through_mlflow(built, tmp_path):
         with tracking._using_store(built.baseline_store), mlflow.start_run(
                 experiment_id=experiment.experiment_id, run_name=f"round trip {name}") as run:
             info = tracking.log_model(tmp_path / f"{name}.pt")
-        assert info.signature.outputs.to_dict()[0]["tensor-spec"]["shape"] == [-1, config.latent_dim]
+        assert list(info.signature.outputs.to_dict()[0]["tensor-spec"]["shape"]) == [-1, config.latent_dim]
         path_before = list(sys.path)
         loaded = tracking.load_model(f"runs:/{run.info.run_id}/model", store_uri=built.baseline_store)
         assert sys.path == path_before
