@@ -154,7 +154,7 @@ def group_markdown(group: Group, label: Mapping[str, Any], metrics: Sequence[str
     config = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in label.items()) or "the only configuration"
     lines = [f"## {config}", "",
              f"{len(runs)} seed{'s' if len(runs) != 1 else ''}: "
-             + ", ".join(f"{run.seed} ({run.name})" for run in group.runs) + ".", "",
+             + ", ".join(f"{run.seed} ({run.name})" for run in sorted(group.runs, key=lambda run: run.seed)) + ".", "",
              "### Headline metrics", "",
              report.markdown_table(metric_table(group, metrics), (
                  ("variant", "variant", "{}"), ("metric", "metric", "{}"), ("n", "n", "{}"),

@@ -96,7 +96,7 @@ def test_metric_table_gives_n_mean_sd_and_the_t_interval():
 def test_report_draws_verdicts_from_the_replicates():
     groups, _ = replicates.group_runs(replicates.gather_runs(five_seeds())[0])
     text, data = replicates.replicate_report(groups, ["x: not finished (queued)"], ["accuracy"])
-    assert "## the only configuration" in text and "5 seeds: 42 (main), 1 (exp-1)" in text
+    assert "## the only configuration" in text and "5 seeds: 1 (exp-1), 2 (exp-2), 3 (exp-3), 4 (exp-4), 42 (main)." in text
     assert "### Ledger: the studies' claims" in text
     assert "| classifier_z6 loses accuracy against classifier | drops | 0.0200 ± 0.0009" in text
     claims = {c["claim"]: c for c in data["groups"][0]["claims"]}
