@@ -8,7 +8,9 @@ downstream while the data stay the same.
 
 The verified archives are kept in the repository's own data/raw, also when DVC
 runs a queued experiment in a copy under .dvc/tmp/exps: a queued run offline
-then still reads full MNIST instead of falling back.
+then still reads full MNIST instead of falling back. A relative data.local_dir
+is read from that root too, so `dvc exp run --queue` finds the same folder as
+`dvc repro`.
 """
 
 from latent_atlas import paths
@@ -21,7 +23,7 @@ from latent_atlas.tracking import repo_root  # path logic only: no mlflow import
 def main(args, params):
     data = load_mnist(
         params.data.source,
-        local_dir=params.data.local_dir,
+        local_dir=repo_root() / params.data.local_dir,  # an absolute local_dir stays as it is
         cache_dir=repo_root() / paths.DOWNLOAD_CACHE,
         timeout_s=params.data.timeout_s,
         seed=params.seed,

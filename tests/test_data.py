@@ -507,3 +507,28 @@ def test_bad_manifest_is_a_config_error_naming_the_variable(tmp_path, monkeypatc
     with pytest.raises(ConfigError, match=re.escape(f"{D.MANIFEST_ENV}={str(path)!r}")) as info:
         D.mirror_manifest()
     assert "\n" not in str(info.value)
+
+
+def test_download_stage_reads_a_relative_local_dir_from_the_repository_root(tmp_path, monkeypatch):
+    """A queued experiment runs in root/.dvc/tmp/exps/<copy>: ../mnist must still mean root/../mnist."""
+    import argparse
+
+    from latent_atlas.config import parse_params
+    from stages import download
+
+    asked = []
+
+    def load_mnist(source, *, local_dir, **_):
+        asked.append(Path(local_dir))
+        return mnist_arrays(6, 4)
+
+    monkeypatch.setattr(download, "load_mnist", load_mnist)
+    copy = tmp_path / "repo" / ".dvc" / "tmp" / "exps" / "tmpcopy"
+    copy.mkdir(parents=True)
+    monkeypatch.chdir(copy)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    for local_dir, expected in (("../mnist", tmp_path / "mnist"), (str(tmp_path / "abs"), tmp_path / "abs")):
+        params = parse_params({"data": {"source": "local", "local_dir": local_dir}})
+        download.main(argparse.Namespace(params="params.yaml"), params)
+        assert asked[-1].resolve() == expected.resolve()
+    assert D.load_arrays(copy / "data" / "mnist.npz").labels.size == 10
