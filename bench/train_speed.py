@@ -12,7 +12,7 @@ format (contiguous NCHW, channels_last NHWC) with oneDNN (torch.backends.mkldnn)
 on and off, the four interleaved over several rounds, with the loss each reaches.
 
     python bench/train_speed.py [--mnist ../shared/datasets/mnist] [--device cpu|cuda] [--epochs 1]
-    python bench/train_speed.py --conv-formats [--conv-variant small_conv] [--images 8192] [--rounds 3]
+    python bench/train_speed.py --conv-formats [--conv-variant small_conv] [--threads 1] [--images 8192] [--rounds 3]
 
 --wait-policy times the deep AE's steps (batch 32) in fresh processes with
 OpenMP's default waiting, with OMP_WAIT_POLICY=PASSIVE (what stages/ sets) and
@@ -95,11 +95,13 @@ def our_loop(images, labels, device: torch.device, config: ModelConfig, cfg: Tra
     return total, steady
 
 
-def conv_formats(images, labels, params, name: str, n_images: int, rounds: int) -> None:
+def conv_formats(images, labels, params, name: str, n_images: int, rounds: int,
+                 threads: int | None = None) -> None:
     """A conv variant's recipe (batch, optimizer) on n_images, one epoch per run,
-    each (memory format, oneDNN) setting once per round; median ms per step."""
+    each (memory format, oneDNN) setting once per round; median ms per step.
+    threads: intra-op threads (default: the pipeline's TrainConfig.cpu_threads)."""
     config, cfg = params.model_config_of(name), params.train_config_of(name, "cpu")
-    cfg = replace(cfg, epochs=1)
+    cfg = replace(cfg, epochs=1, cpu_threads=threads or cfg.cpu_threads)
     variant = params.variant(name)
     x = to_model_input(images[:n_images], variant.input_range)
     y = torch.as_tensor(labels[:n_images], dtype=torch.long)
@@ -108,7 +110,7 @@ def conv_formats(images, labels, params, name: str, n_images: int, rounds: int) 
     times: dict[tuple, list[float]] = {s: [] for s in settings}
     losses: dict[tuple, float] = {}
     print(f"{name}: {n_images} images, batch {cfg.batch_size}, {steps} steps per run, {rounds} rounds, "
-          f"threads {torch.get_num_threads()}")
+          f"threads {cfg.cpu_threads}")
     for _ in range(rounds):
         for fmt, onednn in settings:
             torch.manual_seed(params.seed)
@@ -134,7 +136,8 @@ from latent_atlas.config import load_params
 from latent_atlas.models import build_model
 from latent_atlas.training import train_model
 params, n = load_params(sys.argv[1]), int(sys.argv[2])
-cfg = replace(params.train_config_of("deep", "cpu"), epochs=1)
+# cpu_threads=None: the threads come from the environment, which is what is compared.
+cfg = replace(params.train_config_of("deep", "cpu"), epochs=1, cpu_threads=None)
 torch.manual_seed(0)
 x, y = torch.rand(n, 1, 28, 28), torch.randint(0, 10, (n,))
 row = train_model(build_model(params.model_config_of("deep")), x, y, cfg, progress=False)[0]
@@ -175,6 +178,8 @@ def main() -> None:
     parser.add_argument("--conv-variant", default="small_conv", help="the variant --conv-formats times")
     parser.add_argument("--images", type=int, default=8192, help="images per --conv-formats run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --conv-formats")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="intra-op threads for --conv-formats (default: the pipeline's, 1)")
     args = parser.parse_args()
     if args.wait_policy:
         wait_policies(args.params, args.images, args.rounds)
@@ -183,7 +188,7 @@ def main() -> None:
     images, labels = load_local(args.mnist).subset(TRAIN)
     params = load_params(args.params)
     if args.conv_formats:
-        conv_formats(images, labels, params, args.conv_variant, args.images, args.rounds)
+        conv_formats(images, labels, params, args.conv_variant, args.images, args.rounds, args.threads)
         return
     config, cfg = params.model_config_of(VARIANT), params.train_config_of(VARIANT, device)
     steps = -(-len(labels) // cfg.batch_size)  # one epoch, last partial batch included

@@ -46,7 +46,7 @@ class TrainConfig:
     # Intra-op threads while training on the CPU (None: torch's default). A step
     # of these small models is many tiny kernels, and splitting each over threads
     # costs more than it saves: small_conv took 5.3 ms/step on one thread and
-    # 28 ms on two (bench/train_speed.py --conv-formats, OMP_NUM_THREADS=1 vs 2).
+    # 28 ms on two (bench/train_speed.py --conv-formats --threads 1 vs 2).
     cpu_threads: int | None = 1
 
 

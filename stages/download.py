@@ -21,10 +21,11 @@ from latent_atlas.tracking import repo_root  # path logic only: no mlflow import
 
 
 def main(args, params):
+    root = repo_root()
     data = load_mnist(
         params.data.source,
-        local_dir=repo_root() / params.data.local_dir,  # an absolute local_dir stays as it is
-        cache_dir=repo_root() / paths.DOWNLOAD_CACHE,
+        local_dir=root / params.data.local_dir,  # an absolute local_dir stays as it is
+        cache_dir=root / paths.DOWNLOAD_CACHE,
         timeout_s=params.data.timeout_s,
         seed=params.seed,
     )
