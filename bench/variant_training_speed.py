@@ -17,9 +17,9 @@ from dataclasses import replace
 import torch
 
 from latent_atlas.config import load_params
-from latent_atlas.data import TRAIN, load_local
-from latent_atlas.models import build_model
-from latent_atlas.training import (
+from latent_atlas.data.mnist import TRAIN, load_local
+from latent_atlas.models.autoencoders import build_model
+from latent_atlas.models.training import (
     resolve_device,
     split_validation,
     to_model_input,

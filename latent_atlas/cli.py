@@ -39,7 +39,9 @@ def run_stage(main: Callable[[argparse.Namespace, Params], None], description: s
         if variant:
             params.variant(args.variant)
         if tracked:
-            from latent_atlas import tracking  # imports mlflow: only stages that log pay for it
+            from latent_atlas.tracking import (
+                runs as tracking,  # imports mlflow: only stages that log pay for it
+            )
 
             tracking.check_server(tracking.tracking_uri())
         with timing.stage_timer(timing.stage_name(main, getattr(args, "variant", None))):

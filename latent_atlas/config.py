@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from latent_atlas.errors import ConfigError
 
 if TYPE_CHECKING:  # torch: imported where a model or a training run is built, not to read params
-    from latent_atlas.models import ModelConfig
-    from latent_atlas.training import TrainConfig
+    from latent_atlas.models.autoencoders import ModelConfig
+    from latent_atlas.models.training import TrainConfig
 
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
 NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
@@ -321,7 +321,7 @@ class Params(_Section):
     def model_config_of(self, name: str) -> ModelConfig:
         """The network a variant trains: what its checkpoint stores and rebuilds.
         (Named *_of like latent_dim_of: pydantic reserves `model_config`.)"""
-        from latent_atlas.models import ModelConfig
+        from latent_atlas.models.autoencoders import ModelConfig
 
         v = self.variant(name)
         return ModelConfig(arch=v.arch, latent_dim=self.latent_dim_of(name), hidden=tuple(v.hidden),
@@ -329,7 +329,7 @@ class Params(_Section):
 
     def train_config_of(self, name: str, device: Any) -> TrainConfig:
         """How a variant trains on `device` (a torch.device, or "cpu"/"cuda")."""
-        from latent_atlas.training import TrainConfig
+        from latent_atlas.models.training import TrainConfig
 
         v = self.variant(name)
         on_cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"

@@ -4,14 +4,16 @@ the summary figures (plots/summary/) and the report (reports/summary.md)."""
 
 import numpy as np
 
-from latent_atlas import paths, plots, report
+from latent_atlas import paths
+from latent_atlas.analysis import plots
 from latent_atlas.cli import run_stage
-from latent_atlas.data import TEST, load_arrays
-from latent_atlas.headline import headline_metrics
-from latent_atlas.inference import run_model
+from latent_atlas.data.mnist import TEST, load_arrays
 from latent_atlas.io import read_json, write_json, write_text
-from latent_atlas.models import load_checkpoint
-from latent_atlas.training import resolve_device
+from latent_atlas.models.autoencoders import load_checkpoint
+from latent_atlas.models.inference import run_model
+from latent_atlas.models.training import resolve_device
+from latent_atlas.report import summary as report
+from latent_atlas.report.headline import headline_metrics
 
 
 def sweep_grid(params):

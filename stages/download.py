@@ -3,7 +3,7 @@
 dvc.yaml marks this stage always_changed, so DVC asks the source again on every
 `dvc repro` instead of restoring an `auto` result from its run cache: an offline
 fallback to the bundled digits is never reused (nor pushed) as if it were full
-MNIST. See latent_atlas.data for why a rerun costs little and changes nothing
+MNIST. See latent_atlas.data.mnist for why a rerun costs little and changes nothing
 downstream while the data stay the same.
 
 The verified archives are kept in the repository's own data/raw, also when DVC
@@ -15,9 +15,9 @@ is read from that root too, so `dvc exp run --queue` finds the same folder as
 
 from latent_atlas import paths
 from latent_atlas.cli import run_stage
-from latent_atlas.data import TEST, TRAIN, limit_per_split, load_mnist, save_arrays
+from latent_atlas.data.mnist import TEST, TRAIN, limit_per_split, load_mnist, save_arrays
 from latent_atlas.io import write_json
-from latent_atlas.tracking import repo_root  # path logic only: no mlflow import
+from latent_atlas.tracking.runs import repo_root  # path logic only: no mlflow import
 
 
 def main(args, params):

@@ -2,10 +2,11 @@
 
 import pandas as pd
 
-from latent_atlas import paths, plots
+from latent_atlas import paths
+from latent_atlas.analysis import plots
+from latent_atlas.analysis.pca import check_against_sklearn, pca_by_hand, standardize
 from latent_atlas.cli import run_stage
 from latent_atlas.io import write_json, write_text
-from latent_atlas.pca import check_against_sklearn, pca_by_hand, standardize
 
 
 def main(args, params):

@@ -2,8 +2,8 @@
 
 from latent_atlas import paths
 from latent_atlas.cli import run_stage
+from latent_atlas.data.population import make_population
 from latent_atlas.io import write_text
-from latent_atlas.population import make_population
 
 
 def main(args, params):

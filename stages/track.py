@@ -7,9 +7,10 @@ logged, including one whose other stages were all restored.
 
 from pathlib import Path
 
-from latent_atlas import timing, tracking
+from latent_atlas import timing
 from latent_atlas.cli import run_stage
-from latent_atlas.record import pipeline_record
+from latent_atlas.tracking import runs as tracking
+from latent_atlas.tracking.record import pipeline_record
 
 
 def main(args, params):

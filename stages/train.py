@@ -8,17 +8,16 @@ import torch
 
 from latent_atlas import paths
 from latent_atlas.cli import run_stage
-from latent_atlas.data import TRAIN, load_arrays
+from latent_atlas.data.mnist import TRAIN, load_arrays
 from latent_atlas.errors import ConfigError
 from latent_atlas.io import read_json, write_json, write_text
-from latent_atlas.models import (
+from latent_atlas.models.autoencoders import (
     Checkpoint,
     build_model,
     count_parameters,
     save_checkpoint,
 )
-from latent_atlas.record import mark_executed
-from latent_atlas.training import (
+from latent_atlas.models.training import (
     epoch_losses,
     history_csv,
     resolve_device,
@@ -26,6 +25,7 @@ from latent_atlas.training import (
     to_model_input,
     train_model,
 )
+from latent_atlas.tracking.record import mark_executed
 
 
 def main(args, params):

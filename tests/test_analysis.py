@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from latent_atlas import analysis as A
 from latent_atlas import paths
-from latent_atlas.baseline import measure_factors
+from latent_atlas.analysis import variant as A
+from latent_atlas.analysis.baseline import measure_factors
 from latent_atlas.config import (
     ConfigError,
     DCIParams,
@@ -22,15 +22,15 @@ from latent_atlas.config import (
     TSNEParams,
     parse_params,
 )
-from latent_atlas.data import TEST, TRAIN, MNISTArrays, save_arrays
-from latent_atlas.inference import run_model
+from latent_atlas.data.mnist import TEST, TRAIN, MNISTArrays, save_arrays
 from latent_atlas.io import write_json, write_npz
-from latent_atlas.models import (
+from latent_atlas.models.autoencoders import (
     Checkpoint,
     build_model,
     count_parameters,
     save_checkpoint,
 )
+from latent_atlas.models.inference import run_model
 
 N_TRAIN, N_TEST = 80, 40
 
@@ -206,7 +206,7 @@ def test_classifier_accuracy_comes_from_the_log_probs():
 
 
 def test_factors_that_do_not_match_the_latents_are_refused(tmp_path):
-    from latent_atlas.baseline import Factors
+    from latent_atlas.analysis.baseline import Factors
 
     z = np.random.default_rng(0).normal(size=(20, 3))
     y = np.arange(20) % 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latent_atlas import baseline as B
+from latent_atlas.analysis import baseline as B
 from latent_atlas.config import ConfigError, parse_params
 
 
@@ -29,7 +29,7 @@ def test_fit_pca_matches_sklearn():
 
 def test_chunked_covariance_equals_the_one_shot_covariance(monkeypatch):
     x = np.random.default_rng(1).random((50, 6))
-    monkeypatch.setattr("latent_atlas.pca._CHUNK", 7)  # fit_pca uses pca.covariance_spectrum
+    monkeypatch.setattr("latent_atlas.analysis.pca._CHUNK", 7)  # fit_pca uses pca.covariance_spectrum
     np.testing.assert_allclose(B.fit_pca(x).eigenvalues, np.linalg.eigvalsh(np.cov(x.T))[::-1], atol=1e-12)
 
 

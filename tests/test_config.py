@@ -413,7 +413,7 @@ def test_default_recipes_are_the_spec_recipes_resolved(raw_params):
 
 
 def test_model_config_of_is_the_recipe_network():
-    from latent_atlas.models import ModelConfig
+    from latent_atlas.models.autoencoders import ModelConfig
 
     params = load_params(PARAMS_FILE)
     assert params.model_config_of("classifier") == ModelConfig("classifier_mlp", 16, (128,), (64,), "sigmoid")
@@ -422,7 +422,7 @@ def test_model_config_of_is_the_recipe_network():
 
 
 def test_train_config_of_uses_the_recipe_and_the_device(raw):
-    from latent_atlas.training import TrainConfig
+    from latent_atlas.models.training import TrainConfig
 
     params = parse_params(set_key(raw, "train.compile_cpu", True))
     assert params.train_config_of("deep", "cpu") == TrainConfig(
@@ -444,7 +444,7 @@ def test_reading_params_does_not_import_torch():
 @pytest.mark.parametrize("config", [((128,), (64,), 16), ((128, 64), (), 3), ((128, 64, 36, 18), (), 9),
                                     ((7, 5), (3, 2), 4)])
 def test_mlp_parameter_count_matches_the_built_model(config):
-    from latent_atlas.models import ModelConfig, build_model, count_parameters
+    from latent_atlas.models.autoencoders import ModelConfig, build_model, count_parameters
 
     hidden, head, z = config
     arch = "classifier_mlp" if head else "mlp"
@@ -515,7 +515,7 @@ def put(raw: dict, path: tuple, value) -> None:
 
 def check_valid(params: Params) -> None:
     """What a params file that validates promises the stages."""
-    from latent_atlas.training import split_validation
+    from latent_atlas.models.training import split_validation
 
     for name, variant in params.variants.items():
         assert NAME_PATTERN.fullmatch(name) and name not in RESERVED_NAMES
@@ -592,9 +592,9 @@ def test_generated_valid_params_train_a_step_and_run_an_analysis_part(entry, see
     import numpy as np
     import torch
 
-    from latent_atlas import analysis
-    from latent_atlas.models import build_model
-    from latent_atlas.training import to_model_input, train_model
+    from latent_atlas.analysis import variant as analysis
+    from latent_atlas.models.autoencoders import build_model
+    from latent_atlas.models.training import to_model_input, train_model
 
     raw = copy.deepcopy(REAL)
     raw.update(seed=seed, variants={"generated": entry})

@@ -1,4 +1,4 @@
-"""Tests for latent_atlas.data on tiny IDX files written here (no network, no shared datasets)."""
+"""Tests for latent_atlas.data.mnist on tiny IDX files written here (no network, no shared datasets)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latent_atlas import data as D
-from latent_atlas.data import MNISTArrays
+from latent_atlas.data import mnist as D
+from latent_atlas.data.mnist import MNISTArrays
 from latent_atlas.errors import (
     ConfigError,
     DamagedFileError,
@@ -334,7 +334,7 @@ def test_load_download_unreachable_mirror_fails_fast(tmp_path, unreachable_mirro
 
 
 def test_load_mnist_auto_falls_back_to_bundled(tmp_path, unreachable_mirror, caplog, bundled):
-    with caplog.at_level(logging.WARNING, logger="latent_atlas.data"):
+    with caplog.at_level(logging.WARNING, logger="latent_atlas.data.mnist"):
         data = D.load_mnist("auto", local_dir=tmp_path / "none", cache_dir=tmp_path / "raw",
                             timeout_s=5, seed=0)
     assert data.source == "bundled"

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from tests_support import E2E_VARIANTS
 
-from latent_atlas import tracking
-from latent_atlas.headline import HEADLINE_KEYS
+from latent_atlas.report.headline import HEADLINE_KEYS
+from latent_atlas.tracking import runs as tracking
 
 pytestmark = pytest.mark.e2e
 

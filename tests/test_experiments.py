@@ -1,9 +1,9 @@
-"""The README's experiment table (latent_atlas.experiments), on `dvc exp show --json` rows."""
+"""The README's experiment table (latent_atlas.report.experiments), on `dvc exp show --json` rows."""
 
 from __future__ import annotations
 
-from latent_atlas import experiments
-from latent_atlas.headline import HEADLINE_KEYS
+from latent_atlas.report import experiments
+from latent_atlas.report.headline import HEADLINE_KEYS
 
 
 def revision(name, latent_dim, accuracy, knn_k=5, rev="a" * 40):

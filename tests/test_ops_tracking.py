@@ -26,8 +26,8 @@ from tests_support import (
     tiny_params,
 )
 
-from latent_atlas import tracking
-from latent_atlas.tracking import TrackingError
+from latent_atlas.tracking import runs as tracking
+from latent_atlas.tracking.runs import TrackingError
 
 N_PARALLEL = 3  # 3 racing processes broke a fresh store in every trial without the lock
 
@@ -37,7 +37,7 @@ WORKER = textwrap.dedent("""
     import json, os, sys, time
     from pathlib import Path
     import mlflow  # noqa: F401  (imported before the start signal)
-    from latent_atlas import tracking
+    from latent_atlas.tracking import runs as tracking
 
     ready, go = Path(sys.argv[1]), Path(sys.argv[2])
     ready.touch()
@@ -125,7 +125,7 @@ def test_store_lock_is_released_when_its_holder_dies(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
-        from latent_atlas import tracking
+        from latent_atlas.tracking import runs as tracking
         with tracking.store_lock({uri!r}):
             print("held", flush=True)
             time.sleep(600)

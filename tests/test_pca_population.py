@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from latent_atlas.pca import PCAResult, check_against_sklearn, pca_by_hand, standardize
-from latent_atlas.population import COLUMNS, make_population
+from latent_atlas.analysis.pca import PCAResult, check_against_sklearn, pca_by_hand, standardize
+from latent_atlas.data.population import COLUMNS, make_population
 
 SPEC_COLUMNS = ["Age", "Gender", "Religion", "Occupation", "Salary", "Housing_Status"]
 
@@ -242,7 +242,7 @@ def test_check_against_sklearn_rejects_wrong_components(standardized):
 
 
 def test_covariance_spectrum_known_answers():
-    from latent_atlas.pca import covariance_spectrum
+    from latent_atlas.analysis.pca import covariance_spectrum
 
     # Independent columns with sample variances 9, 4 and 1 (each column is +-s, balanced):
     # a diagonal covariance, so the eigenvalues are the variances, sorted, with axis eigenvectors.

@@ -24,15 +24,15 @@ EXEMPT_MODULES = {
     "latent_atlas/cli.py": "parses --variant/--params and prints errors; computes nothing",
     "latent_atlas/errors.py": "exception classes only",
     "latent_atlas/paths.py": "where files live, not what they hold; each path is also spelled out in dvc.yaml",
-    "latent_atlas/tracking.py": "MLflow side only, in the track stage, after every output is written",
-    "latent_atlas/record.py": "execution ids (fresh each run by design) and MLflow records; nothing downstream reads them",
+    "latent_atlas/tracking/runs.py": "MLflow side only, in the track stage, after every output is written",
+    "latent_atlas/tracking/record.py": "execution ids (fresh each run by design) and MLflow records; nothing downstream reads them",
     "latent_atlas/timing.py": "wall-clock timings printed to stderr; writes no output",
 }
 # Imports inside a function that only run when a stage calls that function;
 # each such stage imports the module itself (checked below).
 LAZY_IMPORTS = {
-    ("latent_atlas/config.py", "latent_atlas/models.py"): "Params.model_config_of",
-    ("latent_atlas/config.py", "latent_atlas/training.py"): "Params.train_config_of",
+    ("latent_atlas/config.py", "latent_atlas/models/autoencoders.py"): "Params.model_config_of",
+    ("latent_atlas/config.py", "latent_atlas/models/training.py"): "Params.train_config_of",
 }
 # Paths a stage touches that are deliberately not DVC deps or outs.
 UNTRACKED_PATHS = {
@@ -176,7 +176,7 @@ def import_closure(script: str) -> set[str]:
         for module in imported_modules(current) - seen:
             if (current, module) not in LAZY_IMPORTS:
                 seen.add(module)
-                if module != "latent_atlas/tracking.py":
+                if module != "latent_atlas/tracking/runs.py":
                     todo.append(module)
     return seen
 

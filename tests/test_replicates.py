@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from latent_atlas import replicates
+from latent_atlas.report import replicates
 
 PARAMS = {"latent_dim": 16, "variants": {"classifier": {"lr": 0.001}, "classifier_z6": {"lr": 0.001}},
           "compare": {"sweep": [], "reading": {"full": "classifier", "reduced": "classifier_z6",

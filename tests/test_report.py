@@ -9,10 +9,11 @@ import re
 import numpy as np
 import pytest
 
-from latent_atlas import paths, report
+from latent_atlas import paths
 from latent_atlas.config import parse_params
-from latent_atlas.data import TEST, TRAIN, MNISTArrays, save_arrays
+from latent_atlas.data.mnist import TEST, TRAIN, MNISTArrays, save_arrays
 from latent_atlas.io import write_json
+from latent_atlas.report import summary as report
 
 
 def metrics(latent: int, mse: float, accuracy: float | None = None, **extra) -> dict:

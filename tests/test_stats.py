@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from latent_atlas import stats
+from latent_atlas.report import stats
 
 
 def test_known_t_quantiles():

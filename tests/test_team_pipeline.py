@@ -27,7 +27,7 @@ from team_stack import (
 )
 from tests_support import make_repo
 
-from latent_atlas import tracking
+from latent_atlas.tracking import runs as tracking
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""latent_atlas.tracking writing records: the run tree, restored numbers,
+"""latent_atlas.tracking.runs writing records: the run tree, restored numbers,
 idempotency, interrupted and abandoned runs, and the pre-flight check.
 
 Records are built by hand from small real files (a real checkpoint), and
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from latent_atlas import tracking
 from latent_atlas.errors import TrackingError
-from latent_atlas.models import Checkpoint, ModelConfig, build_model, save_checkpoint
-from latent_atlas.record import DatasetRecord, PipelineRecord, VariantRecord
+from latent_atlas.models.autoencoders import Checkpoint, ModelConfig, build_model, save_checkpoint
+from latent_atlas.tracking import runs as tracking
+from latent_atlas.tracking.record import DatasetRecord, PipelineRecord, VariantRecord
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_reused_executions_are_tagged_restored_and_logging_is_idempotent(store, 
 
 _INTERRUPTIBLE = textwrap.dedent("""
     import sys, time
-    from latent_atlas import tracking
+    from latent_atlas.tracking import runs as tracking
     experiment_id = tracking.setup()
     with tracking._killed_on_signal(), tracking._run(experiment_id, "slow", tracking._process_tags()) as run:
         print(run.info.run_id, flush=True)

@@ -1,4 +1,4 @@
-"""Tests for latent_atlas.training on tiny in-memory data (CPU)."""
+"""Tests for latent_atlas.models.training on tiny in-memory data (CPU)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from latent_atlas.models import ModelConfig, build_model
-from latent_atlas.training import (
+from latent_atlas.models.autoencoders import ModelConfig, build_model
+from latent_atlas.models.training import (
     ForeachAdam,
     TrainConfig,
     TrainingDivergedError,
@@ -183,8 +183,8 @@ def test_foreach_adam_leaves_parameters_without_gradient_alone():
 def test_training_on_the_cpu_does_not_import_torch_dynamo():
     # torch._dynamo costs as long to import as torch: a train stage must not pay it.
     code = ("import sys, torch\n"
-            "from latent_atlas.models import ModelConfig, build_model\n"
-            "from latent_atlas.training import TrainConfig, train_model\n"
+            "from latent_atlas.models.autoencoders import ModelConfig, build_model\n"
+            "from latent_atlas.models.training import TrainConfig, train_model\n"
             "for arch, kind in (('classifier_mlp', 'adam'), ('small_conv', 'adamw')):\n"
             "    model = build_model(ModelConfig(arch, 4, (8,), (8,)))\n"
             "    x = torch.rand(8, 1, 28, 28)\n"
@@ -439,7 +439,7 @@ def tiny_workspace(root, variant: str):
 
     from latent_atlas import paths
     from latent_atlas.config import load_params
-    from latent_atlas.data import TEST, TRAIN, MNISTArrays, save_arrays
+    from latent_atlas.data.mnist import TEST, TRAIN, MNISTArrays, save_arrays
     from latent_atlas.io import write_json
 
     rng = np.random.default_rng(0)

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from tests_support import MlflowServer, Repo
 
-from latent_atlas import tracking
+from latent_atlas.tracking import runs as tracking
 
 pytestmark = pytest.mark.e2e
 

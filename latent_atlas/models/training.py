@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from latent_atlas.errors import ConfigError, DivergedError
-from latent_atlas.models import RUN_VARYING_KEYS, Autoencoder
+from latent_atlas.models.autoencoders import RUN_VARYING_KEYS, Autoencoder
 
 
 class TrainingDivergedError(DivergedError):

@@ -7,7 +7,7 @@
   principal component analysis"), and by Eckart & Young (1936) no rank-k
   linear map reconstructs the training set better, so the curve is the bar a
   non-linear autoencoder of the same size has to clear.
-- Morpho-MNIST factors (latent_atlas.morpho) of every test image and of a
+- Morpho-MNIST factors (latent_atlas.data.morpho) of every test image and of a
   seeded subset of training images, measured once per pipeline run instead
   of once per variant (morphometrics are the slowest part of a DCI).
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from latent_atlas import metrics as M
-from latent_atlas.morpho import MORPHO_NAMES, morphometrics_matrix
-from latent_atlas.pca import covariance_spectrum
+from latent_atlas.analysis import metrics as M
+from latent_atlas.analysis.pca import covariance_spectrum
+from latent_atlas.data.morpho import MORPHO_NAMES, morphometrics_matrix
 
 
 @dataclass(frozen=True)

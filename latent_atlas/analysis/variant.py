@@ -11,7 +11,7 @@ in one thin step, so tests check the numbers and the figures come for free.
 
 `analyze_arrays` runs every part on in-memory inputs (bench/analysis_speed.py
 calls it too); `analyze_variant` reads the pipeline's files and calls it. The
-maths is in latent_atlas.metrics, the drawing in latent_atlas.plots. Outputs
+maths is in latent_atlas.analysis.metrics, the drawing in latent_atlas.analysis.plots. Outputs
 hold no timings, so identical inputs give byte-identical metrics files and
 DVC reruns nothing downstream for nothing.
 """
@@ -28,9 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from latent_atlas import metrics as M
-from latent_atlas import paths, plots
-from latent_atlas.baseline import Factors, load_factors
+from latent_atlas import paths
+from latent_atlas.analysis import metrics as M
+from latent_atlas.analysis import plots
+from latent_atlas.analysis.baseline import Factors, load_factors
+from latent_atlas.analysis.metrics import subsample
+from latent_atlas.analysis.pca import covariance_spectrum
 from latent_atlas.config import (
     AnalyzeParams,
     DCIParams,
@@ -39,14 +42,12 @@ from latent_atlas.config import (
     TraversalParams,
     TSNEParams,
 )
-from latent_atlas.data import TEST, load_arrays
+from latent_atlas.data.mnist import TEST, load_arrays
 from latent_atlas.errors import DamagedFileError
-from latent_atlas.inference import decoder_fn, encoder_fn
 from latent_atlas.io import read_npz
-from latent_atlas.metrics import subsample
-from latent_atlas.models import load_checkpoint
-from latent_atlas.pca import covariance_spectrum
-from latent_atlas.training import resolve_device
+from latent_atlas.models.autoencoders import load_checkpoint
+from latent_atlas.models.inference import decoder_fn, encoder_fn
+from latent_atlas.models.training import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def available_cores() -> int:
 
 @dataclass(frozen=True)
 class Drawing:
-    """One figure to draw: a latent_atlas.plots function, its data, and a title.
+    """One figure to draw: a latent_atlas.analysis.plots function, its data, and a title.
 
     The variant's name is put before the title when it is drawn, so the
     computations need not know which variant they look at.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from latent_atlas.models import Autoencoder
-from latent_atlas.training import to_model_input, to_unit_range
+from latent_atlas.models.autoencoders import Autoencoder
+from latent_atlas.models.training import to_model_input, to_unit_range
 
 
 @torch.no_grad()

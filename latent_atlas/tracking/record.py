@@ -26,7 +26,7 @@ from typing import Any
 from latent_atlas import paths
 from latent_atlas.config import Params, flatten
 from latent_atlas.io import read_json, write_json
-from latent_atlas.tracking import VARIANT_STAGES
+from latent_atlas.tracking.runs import VARIANT_STAGES
 
 MLFLOW_PARAM_MAX = 6000  # MLflow's limit on a param value's length
 

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from latent_atlas.pca import covariance_spectrum
+from latent_atlas.analysis.pca import covariance_spectrum
 
 # Extra-trees size for DCI importances. Checked against gradient boosting
 # (sklearn defaults, 100 stages): on 10k x 16 synthetic codes with 7 factors

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 from latent_atlas.errors import TrackingError
 
 if TYPE_CHECKING:
-    from latent_atlas.record import PipelineRecord, VariantRecord
+    from latent_atlas.tracking.record import PipelineRecord, VariantRecord
 
 # The stages whose executions a child run records (record.py writes them).
 VARIANT_STAGES = ("train", "analyze")
@@ -434,7 +434,7 @@ def model_signature(checkpoint_path: Path):
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
-    from latent_atlas.models import load_checkpoint
+    from latent_atlas.models.autoencoders import load_checkpoint
 
     latent_dim = int(load_checkpoint(checkpoint_path).model_config["latent_dim"])
     return ModelSignature(inputs=Schema([TensorSpec(np.dtype("float32"), (-1, 1, 28, 28), "images")]),
@@ -453,7 +453,7 @@ class _CheckpointFlavor:
         path.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(checkpoint_path, path / MODEL_FILE)
         mlflow_model.add_flavor(MODEL_FLAVOR, file=MODEL_FILE, sha256=sha256_file(path / MODEL_FILE),
-                                loader="latent_atlas.tracking.load_model")
+                                loader="latent_atlas.tracking.runs.load_model")
         mlflow_model.save(str(path / "MLmodel"))
 
 
@@ -500,7 +500,7 @@ def load_model(model_uri: str, store_uri: str | None = None):
     import mlflow
     import yaml
 
-    from latent_atlas.models import load_checkpoint
+    from latent_atlas.models.autoencoders import load_checkpoint
 
     with _using_store(store_uri), tempfile.TemporaryDirectory() as tmp:
         local = Path(mlflow.artifacts.download_artifacts(model_uri, dst_path=tmp))

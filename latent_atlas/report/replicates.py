@@ -1,0 +1,227 @@
+"""Replicate seeds: intervals and verdicts over DVC experiments that differ only in `seed`.
+
+Run the pipeline over several seeds as DVC experiments, then gather them:
+
+    dvc exp run --queue -S seed=1,2,3,4,5
+    dvc queue start                 # `dvc queue status` until every task is done
+    python -m latent_atlas.replicates
+
+The one source of truth is DVC's experiment table (`dvc exp show --json`):
+the baseline commit and every finished experiment on it, each with its
+params.yaml and the metrics files DVC tracks, by path. The nested JSON is read
+rather than `dvc.api.exp_show`, whose flat columns drop a file's path when a
+metric's name is unique and so change with the set of files. The workspace row
+is skipped: it repeats the commit or the experiment last applied.
+
+Runs are grouped by every param except `seed`; each group gets, for every
+variant and headline metric, n, mean, sd and a Student-t 95% interval, and the
+ledger of the studies' claims with verdicts (latent_atlas.report.summary). Writes
+reports/replicates.md and reports/replicates.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from latent_atlas import paths
+from latent_atlas.config import flatten
+from latent_atlas.errors import UserError
+from latent_atlas.io import write_json, write_text
+from latent_atlas.report import experiments, stats
+from latent_atlas.report import summary as report
+from latent_atlas.report.headline import HEADLINE_KEYS
+
+REPLICATES_REPORT = Path("reports/replicates.md")
+REPLICATES_JSON = Path("reports/replicates.json")
+
+
+class ReplicateError(UserError, ValueError):
+    """Something the user can fix: no experiments, an unknown metric, dvc failing."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished pipeline run: its seed, its other params, its numbers by variant (report.seed_metrics)."""
+
+    name: str
+    seed: int
+    params: dict[str, Any]
+    variants: dict[str, dict[str, Any]]
+
+
+@dataclass
+class Group:
+    """Runs whose params agree on everything but `seed`, one run per seed."""
+
+    params: dict[str, Any]
+    runs: list[Run] = field(default_factory=list)
+
+    def by_seed(self) -> dict[int, dict[str, dict[str, Any]]]:
+        return {run.seed: run.variants for run in self.runs}
+
+
+def run_from_revision(name: str, revision: Mapping[str, Any]) -> Run | None:
+    """The run a revision record holds, or None when it has no params or no analysis metrics."""
+    params = experiments.params_of(revision)
+    if not params or "seed" not in params:
+        return None
+    variants = list(params.get("variants") or {})
+    analyses = {v: found for v in variants if (found := experiments.metrics_file(revision, paths.analysis(v)))}
+    if not analyses:
+        return None
+    train = {v: found for v in variants if (found := experiments.metrics_file(revision, paths.train_metrics(v)))}
+    return Run(name, int(params["seed"]), {k: v for k, v in params.items() if k != "seed"},
+               report.seed_metrics(analyses, train, experiments.metrics_file(revision, paths.BASELINE_METRICS)))
+
+
+def gather_runs(rows: Sequence[Mapping[str, Any]]) -> tuple[list[Run], list[str]]:
+    """Finished runs in `dvc exp show --json` output, and a line for each revision skipped."""
+    runs, skipped = [], []
+    for name, revision, state in experiments.revisions(rows, workspace=False):
+        if state not in experiments.FINISHED:
+            skipped.append(f"{name}: not finished ({state})")
+        elif revision.get("error"):
+            skipped.append(f"{name}: dvc could not read it ({revision['error'].get('msg', revision['error'])})")
+        elif (run := run_from_revision(name, revision)) is None:
+            skipped.append(f"{name}: no params with a seed or no metrics/analyze files")
+        else:
+            runs.append(run)
+    return runs, skipped
+
+
+def group_runs(runs: Sequence[Run]) -> tuple[list[Group], list[str]]:
+    """Groups by every param except seed, largest first; a seed seen twice in a group keeps its first run."""
+    groups: dict[str, Group] = {}
+    duplicates = []
+    for run in runs:
+        group = groups.setdefault(json.dumps(run.params, sort_keys=True), Group(run.params))
+        first = next((r for r in group.runs if r.seed == run.seed), None)
+        if first is not None:
+            duplicates.append(f"{run.name}: seed {run.seed} repeats {first.name} with the same params")
+        else:
+            group.runs.append(run)
+    return sorted(groups.values(), key=lambda g: -len(g.runs)), duplicates
+
+
+def differing_params(groups: Sequence[Group]) -> list[dict[str, Any]]:
+    """For each group, the params whose values are not the same in every group."""
+    flat = [flatten(g.params) for g in groups]
+    differ = experiments.differing_keys(flat)
+    return [{k: f.get(k) for k in differ} for f in flat]
+
+
+def choose_metrics(groups: Sequence[Group], asked: Sequence[str] | None) -> list[str]:
+    """The metrics asked for, all known to the runs; by default the headline metrics the runs have."""
+    known = {key for g in groups for run in g.runs for m in run.variants.values() for key in m}
+    if not asked:
+        return [key for key in HEADLINE_KEYS if key in known]
+    unknown = [m for m in asked if m not in known]
+    if unknown:
+        raise ReplicateError(f"unknown metric {', '.join(map(repr, unknown))}; the runs have: "
+                             f"{', '.join(sorted(known))}")
+    return list(asked)
+
+
+def metric_table(group: Group, metrics: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per variant and metric the group measured: n, mean, sd and the 95% interval."""
+    by_seed = group.by_seed()
+    variants = [v for v in group.params.get("variants", {}) if any(v in r for r in by_seed.values())]
+    rows = []
+    for variant in variants:
+        for metric in metrics:
+            values = [r[variant][metric] for r in by_seed.values()
+                      if r.get(variant, {}).get(metric) is not None]
+            if values:
+                rows.append({"variant": variant, "metric": metric, **stats.interval(values).as_dict()})
+    return rows
+
+
+def _reading(params: Mapping[str, Any]) -> tuple[str, str, float, list[str]]:
+    """The compare stage's settings the ledger needs: reading variants, margin, sweep."""
+    compare = params.get("compare", {})
+    reading = compare.get("reading", {})
+    return (reading.get("full", "classifier"), reading.get("reduced", "classifier_z6"),
+            float(reading.get("accuracy_tolerance", 0.005)), list(compare.get("sweep", [])))
+
+
+def group_markdown(group: Group, label: Mapping[str, Any], metrics: Sequence[str]) -> list[str]:
+    runs = group.by_seed()
+    full, reduced, tolerance, sweep = _reading(group.params)
+    config = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in label.items()) or "the only configuration"
+    lines = [f"## {config}", "",
+             f"{len(runs)} seed{'s' if len(runs) != 1 else ''}: "
+             + ", ".join(f"{run.seed} ({run.name})" for run in sorted(group.runs, key=lambda run: run.seed)) + ".", "",
+             "### Headline metrics", "",
+             report.markdown_table(metric_table(group, metrics), (
+                 ("variant", "variant", "{}"), ("metric", "metric", "{}"), ("n", "n", "{}"),
+                 ("mean", "mean", "{:.5g}"), ("sd", "sd", "{:.2g}"), ("ci_low", "95% CI low", "{:.5g}"),
+                 ("ci_high", "95% CI high", "{:.5g}"))), ""]
+    ledger = report.ledger_section(runs, full, reduced, tolerance, sweep)
+    lines += ["#" + ledger[0], *ledger[1:]]
+    pca = report.pca_claims(runs)
+    if pca:
+        lines += ["### Autoencoders against PCA of the same size", "",
+                  "Paired by seed: PCA's test MSE minus the autoencoder's.", "",
+                  report.claims_table(pca, runs), ""]
+    return lines
+
+
+def replicate_report(groups: Sequence[Group], skipped: Sequence[str],
+                     metrics: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The markdown report and its JSON twin."""
+    labels = differing_params(groups)
+    lines = ["# latent-atlas: replicates", "",
+             "Experiments from `dvc exp show --json`, grouped by every param except `seed`. Intervals are "
+             "Student-t 95% over seeds; verdicts as in the ledger's note. Regenerate with "
+             "`python -m latent_atlas.replicates`.", ""]
+    out: dict[str, Any] = {"groups": [], "skipped": list(skipped)}
+    for group, label in zip(groups, labels, strict=True):
+        lines += group_markdown(group, label, metrics)
+        runs = group.by_seed()
+        full, reduced, tolerance, sweep = _reading(group.params)
+        claims = [*report.ledger_claims(runs, full, reduced, tolerance, sweep), *report.pca_claims(runs)]
+        out["groups"].append({"params_differing": label, "seeds": sorted(runs),
+                              "experiments": {run.name: run.seed for run in group.runs},
+                              "metrics": metric_table(group, metrics),
+                              "claims": report.claims_json(claims, runs)})
+    if skipped:
+        lines += ["## Not included", "", *(f"- {line}" for line in skipped), ""]
+    return "\n".join(lines).rstrip() + "\n", out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m latent_atlas.replicates",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo", type=Path, default=Path("."), help="the DVC repository (default: .)")
+    parser.add_argument("--all-commits", action="store_true", help="also read experiments on older commits")
+    parser.add_argument("--metric", action="append", dest="metrics",
+                        help=f"a metric to summarise (repeatable; default: those of {', '.join(HEADLINE_KEYS)} "
+                             "the runs have)")
+    parser.add_argument("--out", type=Path, default=REPLICATES_REPORT, help=f"markdown (default: {REPLICATES_REPORT})")
+    parser.add_argument("--json", type=Path, default=REPLICATES_JSON, help=f"JSON (default: {REPLICATES_JSON})")
+    args = parser.parse_args(argv)
+    try:
+        shown = experiments.dvc_exp_show(["--all-commits"] if args.all_commits else [], repo=args.repo)
+        runs, skipped = gather_runs(shown)
+        if not runs:
+            raise ReplicateError("no finished experiments with metrics/analyze files; run "
+                                 "`dvc exp run --queue -S seed=1,2,3,4,5` and `dvc queue start` first")
+        groups, duplicates = group_runs(runs)
+        metrics = choose_metrics(groups, args.metrics)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    text, data = replicate_report(groups, [*skipped, *duplicates], metrics)
+    write_text(args.out, text)
+    write_json(args.json, data)
+    print(f"{len(runs)} runs in {len(groups)} group(s), largest with {len(groups[0].runs)} seeds -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
