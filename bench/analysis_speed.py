@@ -40,17 +40,16 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from latent_atlas.analysis.baseline import measure_factors  # noqa: E402
-from latent_atlas.analysis.metrics import tsne_kl_divergence  # noqa: E402
-from latent_atlas.analysis.variant import (  # noqa: E402
-    VariantInputs,
-    analyze_arrays,
-    available_cores,
-    pca_directions,
+from latent_atlas.analysis.pca import pca_directions
+from latent_atlas.analysis.tsne import (
     tsne_embedding,
+    tsne_kl_divergence,  # noqa: E402
 )
+from latent_atlas.analysis.variant import VariantInputs, analyze_arrays, available_cores
 from latent_atlas.config import TSNEParams, load_params  # noqa: E402
-from latent_atlas.data.mnist import TEST, TRAIN, load_local  # noqa: E402
+from latent_atlas.data.factors import measure_factors
+from latent_atlas.data.mnist import TEST, TRAIN
+from latent_atlas.data.sources import load_local
 from latent_atlas.models.autoencoders import build_model  # noqa: E402
 from latent_atlas.models.inference import decoder_fn, encoder_fn, run_model  # noqa: E402
 from latent_atlas.models.training import to_model_input, train_model  # noqa: E402

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from latent_atlas.data.mnist import TEST, load_local
+from latent_atlas.data.mnist import TEST
 from latent_atlas.data.morpho import MORPHO_NAMES, morphometrics_matrix
+from latent_atlas.data.sources import load_local
 
 MIN_R = 0.98
 MAX_MEDIAN_SHARE = 0.05  # of the reference's median, for every measure but slant

@@ -35,7 +35,9 @@ import torch
 import torch.nn.functional as F
 
 from latent_atlas.config import load_params
-from latent_atlas.data.mnist import IDX_FILES, TRAIN, load_local
+from latent_atlas.data.idx import IDX_FILES
+from latent_atlas.data.mnist import TRAIN
+from latent_atlas.data.sources import load_local
 from latent_atlas.models.autoencoders import ModelConfig, build_model
 from latent_atlas.models.training import TrainConfig, to_model_input, train_model
 

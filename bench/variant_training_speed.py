@@ -17,7 +17,8 @@ from dataclasses import replace
 import torch
 
 from latent_atlas.config import load_params
-from latent_atlas.data.mnist import TRAIN, load_local
+from latent_atlas.data.mnist import TRAIN
+from latent_atlas.data.sources import load_local
 from latent_atlas.models.autoencoders import build_model
 from latent_atlas.models.training import (
     resolve_device,

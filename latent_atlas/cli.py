@@ -1,4 +1,4 @@
-"""What every stage script shares: argument parsing and one-line failures.
+"""What every stage script shares: argument parsing, the tracking-server check, one-line failures.
 
 A UserError (latent_atlas.errors) is printed as one line and exits 2. Any other
 exception is a bug: Python prints its traceback and exits 1.
@@ -14,17 +14,19 @@ from collections.abc import Callable
 from latent_atlas import timing
 from latent_atlas.config import Params, load_params
 from latent_atlas.errors import UserError
+from latent_atlas.tracking.server import check_server
+from latent_atlas.tracking.store import tracking_uri
 
 USER_ERROR_EXIT = 2
 
 
-def run_stage(main: Callable[[argparse.Namespace, Params], None], description: str, variant: bool = False,
-              tracked: bool = False) -> None:
+def run_stage(main: Callable[[argparse.Namespace, Params], None], description: str, variant: bool = False) -> None:
     """Parse arguments, validate params.yaml, check the tracking server, run `main`.
 
-    tracked: the stage logs to MLflow. It then checks MLFLOW_TRACKING_URI's
-    server before any work, so an unreachable server costs seconds, not a
-    training run.
+    Every stage checks MLFLOW_TRACKING_URI's server (when it names one) before
+    any work: a pipeline whose records cannot reach the team's server stops in
+    its first stage, within seconds, not after an hour of training. The check
+    is one HTTP call without importing MLflow (latent_atlas.tracking.server).
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
@@ -38,12 +40,7 @@ def run_stage(main: Callable[[argparse.Namespace, Params], None], description: s
         params = load_params(args.params)
         if variant:
             params.variant(args.variant)
-        if tracked:
-            from latent_atlas.tracking import (
-                runs as tracking,  # imports mlflow: only stages that log pay for it
-            )
-
-            tracking.check_server(tracking.tracking_uri())
+        check_server(tracking_uri())
         with timing.stage_timer(timing.stage_name(main, getattr(args, "variant", None))):
             main(args, params)
     except UserError as exc:

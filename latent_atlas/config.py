@@ -15,6 +15,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from latent_atlas.errors import ConfigError
+from latent_atlas.models.arch import (
+    ARCHES,
+    CLASSIFIER_ARCHES,
+    MLP_ARCHES,
+    OUTPUT_ACTIVATIONS,
+    fixed_latent_dim,
+    mlp_parameter_count,
+)
 
 if TYPE_CHECKING:  # torch: imported where a model or a training run is built, not to read params
     from latent_atlas.models.autoencoders import ModelConfig
@@ -72,19 +80,15 @@ class TrainParams(_Section):
     compile_cpu: bool = False
 
 
-ARCHES = ("classifier_mlp", "mlp", "small_conv", "spatial_conv")
-MLP_ARCHES = ("classifier_mlp", "mlp")
-
-
 class RecipeParams(_Section):
     """A study's recipe: everything a variant needs but, optionally, its latent size."""
 
-    arch: Literal["classifier_mlp", "mlp", "small_conv", "spatial_conv"]
+    arch: Literal[ARCHES]
     # None: follow the top-level latent_dim (the classifier AE does).
     latent_dim: LayerWidth | None = None
     hidden: list[LayerWidth] = Field(default_factory=list)
     head_hidden: list[LayerWidth] = Field(default_factory=list)
-    output: Literal["sigmoid", "tanh"] = "sigmoid"
+    output: Literal[OUTPUT_ACTIVATIONS] = "sigmoid"
     input_range: Literal["unit", "symmetric"] = "unit"
     optimizer: Literal["adam", "adamw"] = "adam"
     lr: Annotated[float, Field(gt=0, le=10)] = 1e-3
@@ -97,21 +101,22 @@ class RecipeParams(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> RecipeParams:
-        if self.arch == "spatial_conv" and self.latent_dim not in (None, 256):
+        fixed = fixed_latent_dim(self.arch)
+        if fixed is not None and self.latent_dim not in (None, fixed):
             raise ValueError(
-                f"latent_dim={self.latent_dim} is not allowed for arch spatial_conv: "
-                "its 64x2x2 bottleneck fixes the latent size at 256 (omit latent_dim)"
+                f"latent_dim={self.latent_dim} is not allowed for arch {self.arch}: "
+                f"its architecture fixes the latent size at {fixed} (omit latent_dim)"
             )
         if self.arch in MLP_ARCHES and not self.hidden:
             raise ValueError(f"hidden=[] is not allowed for arch {self.arch}: give at least one width")
         if self.arch not in MLP_ARCHES and self.hidden:
             raise ValueError(f"hidden={self.hidden} is not allowed for arch {self.arch}: "
                              "its layers are fixed (omit hidden)")
-        if self.arch == "classifier_mlp" and not self.head_hidden:
-            raise ValueError("head_hidden=[] is not allowed for arch classifier_mlp")
-        if self.arch != "classifier_mlp" and self.head_hidden:
+        if self.arch in CLASSIFIER_ARCHES and not self.head_hidden:
+            raise ValueError(f"head_hidden=[] is not allowed for arch {self.arch}")
+        if self.arch not in CLASSIFIER_ARCHES and self.head_hidden:
             raise ValueError(f"head_hidden={self.head_hidden} is not allowed for arch {self.arch}: "
-                             "only classifier_mlp has a classifier head (omit head_hidden)")
+                             f"only {', '.join(CLASSIFIER_ARCHES)} has a classifier head (omit head_hidden)")
         if (self.output == "tanh") != (self.input_range == "symmetric"):
             raise ValueError(
                 f"output={self.output} with input_range={self.input_range} is not allowed: "
@@ -125,16 +130,6 @@ class VariantParams(RecipeParams):
 
     # The recipes.<name> this variant starts from; its own keys override it.
     recipe: str | None = None
-
-
-def mlp_parameter_count(latent_dim: int, hidden: list[int], head_hidden: list[int]) -> int:
-    """Weights and biases of an MLP autoencoder (and its classifier head), as models.py builds it."""
-    def dense(widths: list[int]) -> int:
-        return sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
-
-    widths = [28 * 28, *hidden, latent_dim]
-    head = dense([latent_dim, *head_hidden, 10]) if head_hidden else 0
-    return dense(widths) + dense(widths[::-1]) + head
 
 
 class TSNEParams(_Section):
@@ -314,8 +309,9 @@ class Params(_Section):
     def latent_dim_of(self, name: str) -> int:
         """The latent size a variant trains with (its own, or the top-level one)."""
         v = self.variant(name)
-        if v.arch == "spatial_conv":
-            return 256
+        fixed = fixed_latent_dim(v.arch)
+        if fixed is not None:
+            return fixed
         return v.latent_dim if v.latent_dim is not None else self.latent_dim
 
     def model_config_of(self, name: str) -> ModelConfig:

@@ -1,8 +1,8 @@
-"""`python -m latent_atlas.experiments`: DVC's experiments as one readable table (latent_atlas.report.experiments)."""
+"""`python -m latent_atlas.experiments`: the same as `latent-atlas experiments`."""
 
 import sys
 
-from latent_atlas.report.experiments import main
+from latent_atlas.commands import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["experiments", *sys.argv[1:]]))

@@ -40,7 +40,8 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def _process_exists(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """Whether a process with this pid runs on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -62,7 +63,7 @@ def sweep_stale_temporaries(folder: str | Path) -> list[Path]:
         if not match or match.group(1) != _HOST:
             continue
         pid = int(match.group(2))
-        if pid != os.getpid() and not _process_exists(pid):
+        if pid != os.getpid() and not process_exists(pid):
             with suppress(FileNotFoundError):  # another writer swept it first
                 entry.unlink()
                 removed.append(entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 MNIST = Path("data/mnist.npz")
@@ -17,6 +18,18 @@ BASELINE_PLOTS = Path("plots/baseline")
 HEADLINE_METRICS = Path("metrics/headline.json")
 SUMMARY_REPORT = Path("reports/summary.md")
 SUMMARY_PLOTS = Path("plots/summary")
+# DVC runs queued experiments in copies of the repository under this folder.
+_EXPS_TMP = (".dvc", "tmp", "exps")
+
+
+def repo_root(start: str | Path | None = None) -> Path:
+    """The user's repository root, also from inside a queued-experiment copy (DVC_ROOT, walked out of it)."""
+    root = Path(start or os.environ.get("DVC_ROOT") or Path.cwd()).resolve()
+    parts = root.parts
+    for i in range(len(parts) - len(_EXPS_TMP) + 1):
+        if parts[i : i + len(_EXPS_TMP)] == _EXPS_TMP:
+            return Path(*parts[:i])
+    return root
 
 
 def checkpoint(variant: str) -> Path:
@@ -49,5 +62,5 @@ def analysis_details(variant: str) -> Path:
 
 
 def execution(stage: str, variant: str) -> Path:
-    """A fresh id each time `stage` really runs for `variant` (see record.py)."""
+    """A fresh id each time `stage` really runs for `variant` (see executions.py)."""
     return Path("metrics/runs") / stage / f"{variant}.json"

@@ -1,6 +1,8 @@
-"""`python -m latent_atlas.replicates`: intervals and verdicts over seeds (latent_atlas.report.replicates)."""
+"""`python -m latent_atlas.replicates`: the same as `latent-atlas replicates`."""
 
-from latent_atlas.report.replicates import main
+import sys
+
+from latent_atlas.commands import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(["replicates", *sys.argv[1:]]))

@@ -3,8 +3,8 @@
 from latent_atlas import paths
 from latent_atlas.analysis.variant import analyze_variant
 from latent_atlas.cli import run_stage
+from latent_atlas.executions import mark_executed
 from latent_atlas.io import write_json
-from latent_atlas.tracking.record import mark_executed
 
 
 def main(args, params):

@@ -4,8 +4,9 @@ import numpy as np
 
 from latent_atlas import paths
 from latent_atlas.analysis import plots
-from latent_atlas.analysis.baseline import fit_pca, measure_factors, pca_baseline
+from latent_atlas.analysis.baseline import fit_pca, pca_baseline
 from latent_atlas.cli import run_stage
+from latent_atlas.data.factors import measure_factors
 from latent_atlas.data.mnist import TEST, TRAIN, load_arrays
 from latent_atlas.io import write_json, write_npz
 

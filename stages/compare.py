@@ -9,10 +9,10 @@ from latent_atlas.analysis import plots
 from latent_atlas.cli import run_stage
 from latent_atlas.data.mnist import TEST, load_arrays
 from latent_atlas.io import read_json, write_json, write_text
-from latent_atlas.models.autoencoders import load_checkpoint
+from latent_atlas.models.checkpoint import load_checkpoint
 from latent_atlas.models.inference import run_model
 from latent_atlas.models.training import resolve_device
-from latent_atlas.report import summary as report
+from latent_atlas.report import claims, summary
 from latent_atlas.report.headline import headline_metrics
 
 
@@ -56,38 +56,36 @@ def main(args, params):
     details = {name: read_json(paths.analysis_details(name)) for name in params.variants}
     baseline = read_json(paths.BASELINE_METRICS)
     train = {name: read_json(paths.train_metrics(name)) for name in params.variants}
-    rows = [report.summary_row(name, variant.arch, analyses[name], train[name])
+    rows = [summary.summary_row(name, variant.arch, analyses[name], train[name])
             for name, variant in params.variants.items()]
 
     sweep_grid(params)
     summary_figures(params, analyses, details, baseline)
 
     reading = params.compare.reading
-    reading_lines, verdict = report.reading_section(reading.full, reading.reduced, analyses, details,
-                                                    reading.accuracy_tolerance)
+    reading_lines, verdict = summary.reading_section(reading, analyses, details)
     first = next(iter(details.values()), {})
     example = reading.full if reading.full in analyses else next(iter(analyses), None)
     drawn = details[example].get("traversal_images", []) if example else []
     # One seed: the ledger states this run's numbers; replicates.py draws the verdicts.
-    runs = {"this run": report.seed_metrics(analyses, train, baseline)}
+    runs = {"this run": claims.seed_metrics(analyses, train, baseline)}
     sections = [
-        *report.ledger_section(runs, reading.full, reading.reduced, reading.accuracy_tolerance,
-                               params.compare.sweep),
+        *claims.ledger_section(runs, params.compare),
         *reading_lines,
-        *report.baseline_section(baseline, analyses),
-        *report.clustering_section(analyses),
-        *report.spectrum_section(analyses, first.get("eigen_threshold")),
-        *report.robustness_section(analyses, first.get("noise_view_std")),
-        *report.traversal_section(analyses, example, drawn, details[example].get("traversal_values", [])
+        *summary.baseline_section(baseline, analyses),
+        *summary.clustering_section(analyses),
+        *summary.spectrum_section(analyses, first.get("eigen_threshold")),
+        *summary.robustness_section(analyses, first.get("noise_view_std")),
+        *summary.traversal_section(analyses, example, drawn, details[example].get("traversal_values", [])
                                   if example else []),
-        *report.dci_section(analyses, example),
-        *report.figures_section(list(analyses), drawn),
+        *summary.dci_section(analyses, example),
+        *summary.figures_section(list(analyses), drawn),
     ]
     headline = headline_metrics(analyses)
     if verdict is not None:
         headline["eigen_reading"] = {k: v for k, v in verdict.items() if v is not None}
     write_json(paths.HEADLINE_METRICS, headline)
-    write_text(paths.SUMMARY_REPORT, report.summary_markdown(rows, read_json(paths.MNIST_INFO), sections))
+    write_text(paths.SUMMARY_REPORT, summary.summary_markdown(rows, read_json(paths.MNIST_INFO), sections))
     print(f"summary of {len(rows)} variants -> {paths.SUMMARY_REPORT}")
 
 

@@ -15,9 +15,10 @@ is read from that root too, so `dvc exp run --queue` finds the same folder as
 
 from latent_atlas import paths
 from latent_atlas.cli import run_stage
-from latent_atlas.data.mnist import TEST, TRAIN, limit_per_split, load_mnist, save_arrays
+from latent_atlas.data.mnist import TEST, TRAIN, limit_per_split, save_arrays
+from latent_atlas.data.sources import load_mnist
 from latent_atlas.io import write_json
-from latent_atlas.tracking.runs import repo_root  # path logic only: no mlflow import
+from latent_atlas.paths import repo_root
 
 
 def main(args, params):

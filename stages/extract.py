@@ -6,7 +6,7 @@ from latent_atlas import paths
 from latent_atlas.cli import run_stage
 from latent_atlas.data.mnist import TEST, TRAIN, load_arrays
 from latent_atlas.io import write_npz
-from latent_atlas.models.autoencoders import load_checkpoint
+from latent_atlas.models.checkpoint import load_checkpoint
 from latent_atlas.models.inference import run_model
 from latent_atlas.models.training import resolve_device
 

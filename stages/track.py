@@ -9,18 +9,18 @@ from pathlib import Path
 
 from latent_atlas import timing
 from latent_atlas.cli import run_stage
-from latent_atlas.tracking import runs as tracking
+from latent_atlas.tracking import runs, store
 from latent_atlas.tracking.record import pipeline_record
 
 
 def main(args, params):
-    record = pipeline_record(params, Path(args.params), tracking.experiment_name(),
-                             tracking.git_commit(Path.cwd()))
+    record = pipeline_record(params, Path(args.params), store.experiment_name(),
+                             store.git_commit(Path.cwd()))
     with timing.phase("tracking"):
-        run_id = tracking.log_pipeline(record)
+        run_id = runs.log_pipeline(record)
     print(f"MLflow: run {run_id} ({record.run_name}) with {len(record.variants)} variant runs "
-          f"in {tracking.EXPERIMENT_NAME!r} at {tracking.display_uri()}")
+          f"in {store.EXPERIMENT_NAME!r} at {store.display_uri()}")
 
 
 if __name__ == "__main__":
-    run_stage(main, __doc__, tracked=True)
+    run_stage(main, __doc__)

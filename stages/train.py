@@ -10,13 +10,10 @@ from latent_atlas import paths
 from latent_atlas.cli import run_stage
 from latent_atlas.data.mnist import TRAIN, load_arrays
 from latent_atlas.errors import ConfigError
+from latent_atlas.executions import mark_executed
 from latent_atlas.io import read_json, write_json, write_text
-from latent_atlas.models.autoencoders import (
-    Checkpoint,
-    build_model,
-    count_parameters,
-    save_checkpoint,
-)
+from latent_atlas.models.autoencoders import build_model, count_parameters
+from latent_atlas.models.checkpoint import Checkpoint, save_checkpoint
 from latent_atlas.models.training import (
     epoch_losses,
     history_csv,
@@ -25,7 +22,6 @@ from latent_atlas.models.training import (
     to_model_input,
     train_model,
 )
-from latent_atlas.tracking.record import mark_executed
 
 
 def main(args, params):

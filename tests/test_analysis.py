@@ -11,25 +11,16 @@ import numpy as np
 import pytest
 import torch
 
-from latent_atlas import paths
+from latent_atlas import arrays, paths
+from latent_atlas.analysis import dci, noise, parts, probes, spectrum, traversal, tsne, views
 from latent_atlas.analysis import variant as A
-from latent_atlas.analysis.baseline import measure_factors
-from latent_atlas.config import (
-    ConfigError,
-    DCIParams,
-    NoiseParams,
-    TraversalParams,
-    TSNEParams,
-    parse_params,
-)
+from latent_atlas.config import DCIParams, NoiseParams, TraversalParams, TSNEParams, parse_params
+from latent_atlas.data.factors import measure_factors
 from latent_atlas.data.mnist import TEST, TRAIN, MNISTArrays, save_arrays
+from latent_atlas.errors import ConfigError
 from latent_atlas.io import write_json, write_npz
-from latent_atlas.models.autoencoders import (
-    Checkpoint,
-    build_model,
-    count_parameters,
-    save_checkpoint,
-)
+from latent_atlas.models.autoencoders import build_model, count_parameters
+from latent_atlas.models.checkpoint import Checkpoint, save_checkpoint
 from latent_atlas.models.inference import run_model
 
 N_TRAIN, N_TEST = 80, 40
@@ -202,17 +193,17 @@ def test_identical_inputs_give_byte_identical_outputs(project, tmp_path):
 
 def test_classifier_accuracy_comes_from_the_log_probs():
     log_probs = np.log(np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))
-    assert A.classification_accuracy(log_probs, np.array([0, 1, 1])) == pytest.approx(2 / 3)
+    assert views.classification_accuracy(log_probs, np.array([0, 1, 1])) == pytest.approx(2 / 3)
 
 
 def test_factors_that_do_not_match_the_latents_are_refused(tmp_path):
-    from latent_atlas.analysis.baseline import Factors
+    from latent_atlas.data.factors import Factors
 
     z = np.random.default_rng(0).normal(size=(20, 3))
     y = np.arange(20) % 2
     factors = Factors(np.zeros((19, 6)), np.zeros((5, 6)), np.arange(5))
     with pytest.raises(ValueError, match="do not match the latents"):
-        A.dci(z, y, z, y, factors, DCIParams(), seed=0)
+        dci.dci_part(z, y, z, y, factors, DCIParams(), seed=0)
 
 
 # --------------------------------------------------------------------------- #
@@ -221,28 +212,28 @@ def test_factors_that_do_not_match_the_latents_are_refused(tmp_path):
 
 
 def test_subsample_and_top_variance_dims():
-    assert A.subsample(5, None, 0).tolist() == [0, 1, 2, 3, 4]
-    assert A.subsample(5, 9, 0).tolist() == [0, 1, 2, 3, 4]
-    idx = A.subsample(100, 10, 3)
+    assert arrays.subsample(5, None, 0).tolist() == [0, 1, 2, 3, 4]
+    assert arrays.subsample(5, 9, 0).tolist() == [0, 1, 2, 3, 4]
+    idx = arrays.subsample(100, 10, 3)
     assert len(idx) == 10 and len(set(idx)) == 10 and np.all(np.diff(idx) > 0)
-    assert np.array_equal(idx, A.subsample(100, 10, 3))
+    assert np.array_equal(idx, arrays.subsample(100, 10, 3))
     z = np.random.default_rng(0).normal(size=(500, 4)) * np.array([1.0, 5.0, 0.1, 3.0])
-    assert A.top_variance_dims(z, 2) == [1, 3]
-    assert A.top_variance_dims(z, 4) == [0, 1, 2, 3]
+    assert traversal.top_variance_dims(z, 2) == [1, 3]
+    assert traversal.top_variance_dims(z, 4) == [0, 1, 2, 3]
 
 
 def test_view_knn_accuracy_separated_and_mixed():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(4), 50)
     centres = np.array([[0, 0], [10, 0], [0, 10], [10, 10]])
-    assert A.view_knn_accuracy(centres[y] + rng.normal(scale=0.1, size=(200, 2)), y, seed=0) == 1.0
-    assert A.view_knn_accuracy(rng.normal(size=(200, 2)), y, seed=0) < 0.5
+    assert probes.view_knn_accuracy(centres[y] + rng.normal(scale=0.1, size=(200, 2)), y, seed=0) == 1.0
+    assert probes.view_knn_accuracy(rng.normal(size=(200, 2)), y, seed=0) < 0.5
 
 
 def test_spectrum_counts_eigenvalues_above_the_threshold():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(20000, 4)) * np.sqrt([40.0, 20.0, 5.0, 1.0])
-    part = A.spectrum(z, threshold=10.0)
+    part = spectrum.spectrum_part(z, threshold=10.0)
     assert part.metrics["eigenvalues_above_threshold"] == 2
     assert part.metrics["eigenvalue_max"] == pytest.approx(40.0, rel=0.05)
     assert part.details["eigen_threshold"] == 10.0
@@ -253,8 +244,8 @@ def test_spectrum_counts_eigenvalues_above_the_threshold():
 
 
 def test_draw_saves_each_drawing_under_its_file_name(tmp_path):
-    part = A.spectrum(np.random.default_rng(0).normal(size=(50, 3)), threshold=1.0)
-    figures = A.draw(part.drawings, "toy", tmp_path)
+    part = spectrum.spectrum_part(np.random.default_rng(0).normal(size=(50, 3)), threshold=1.0)
+    figures = parts.draw(part.drawings, "toy", tmp_path)
     assert figures == [tmp_path / "scree.png"] and figures[0].stat().st_size > 1000
 
 
@@ -274,7 +265,7 @@ def test_robustness_of_the_identity_is_the_noise_itself():
     encode, decode = identity_codec()
     images = np.random.default_rng(0).random((30, 28, 28)) * 0.5 + 0.25
     cfg = NoiseParams(stds=[0.05, 0.2], view_std=0.2)
-    part = A.robustness(encode, decode, images, np.arange(30) % 10, cfg, seed=0, n_show=3)
+    part = noise.robustness_part(encode, decode, images, np.arange(30) % 10, cfg, seed=0, n_show=3)
     # The reconstruction is the noisy input, so its error is exactly the input's.
     assert part.details["noise_recon_mse"] == pytest.approx(part.details["noise_input_mse"])
     assert part.metrics["noise_recon_mse"] == part.details["noise_recon_mse"][1]
@@ -295,7 +286,7 @@ def test_traversal_grid_sets_one_coordinate_per_row():
         out[:, 0, 0], out[:, 0, 1] = codes[:, 0], codes[:, 1]
         return out
 
-    grid = A.traversal_grid(decode, np.array([5.0, 7.0, 9.0]), [1, 0], np.array([-1.0, 1.0]))
+    grid = traversal.traversal_grid(decode, np.array([5.0, 7.0, 9.0]), [1, 0], np.array([-1.0, 1.0]))
     assert grid.shape == (2, 2, 28, 28)
     assert grid[0, :, 0, 1].tolist() == [-1.0, 1.0] and grid[0, :, 0, 0].tolist() == [5.0, 5.0]  # row: dim 1
     assert grid[1, :, 0, 0].tolist() == [-1.0, 1.0] and grid[1, :, 0, 1].tolist() == [7.0, 7.0]  # row: dim 0
@@ -310,7 +301,7 @@ def test_traversals_of_a_linear_decoder_are_fully_consistent():
 
     z = rng.normal(size=(25, 3))
     cfg = TraversalParams(images=[12, 30], range=3.0, steps=4, max_rows=2, n_images=10, max_dims=3)
-    part = A.traversals(decode, z, np.zeros((25, 28, 28)), np.arange(25) % 10, cfg, seed=0)
+    part = traversal.traversals_part(decode, z, np.zeros((25, 28, 28)), np.arange(25) % 10, cfg, seed=0)
     step = 2.0  # values -3, -1, 1, 3
     assert part.details["traversal_effect"] == pytest.approx(list(np.abs(weights).mean(axis=1) * step))
     assert part.metrics["traversal_consistency_mean"] == pytest.approx(1.0)
@@ -325,7 +316,7 @@ def test_dci_without_factors_gives_the_single_factor_numbers():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 40)
     z = np.column_stack([y + rng.normal(scale=0.05, size=120), rng.normal(size=120)])
-    part = A.dci(z, y, z, y, None, DCIParams(n_train=100), seed=0)
+    part = dci.dci_part(z, y, z, y, None, DCIParams(n_train=100), seed=0)
     assert set(part.metrics) == {"dci_single_disentanglement", "dci_single_completeness",
                                  "dci_single_informativeness", "dci_n_train"}
     assert part.metrics["dci_n_train"] == 100
@@ -343,7 +334,7 @@ def test_single_factor_informativeness_is_held_out():
     rng = np.random.default_rng(0)
     z_train, z_test = rng.normal(size=(500, 256)), rng.normal(size=(500, 256))
     y_train, y_test = rng.integers(0, 10, 500), rng.integers(0, 10, 500)
-    part = A.dci(z_train, y_train, z_test, y_test, None, DCIParams(n_train=500), seed=0)
+    part = dci.dci_part(z_train, y_train, z_test, y_test, None, DCIParams(n_train=500), seed=0)
     assert part.metrics["dci_single_informativeness"] < 0.2
 
 
@@ -352,7 +343,7 @@ def test_tsne_is_seeded_and_caps_points():
     y = np.repeat(np.arange(3), 30)
     z = np.eye(3)[y] * 10 + rng.normal(scale=0.1, size=(90, 3))
     cfg = TSNEParams(max_points=60, perplexity=10.0, max_iter=300)
-    first, second = A.tsne_view(z, y, cfg, seed=0, n_jobs=1), A.tsne_view(z, y, cfg, seed=0, n_jobs=2)
+    first, second = tsne.tsne_part(z, y, cfg, seed=0, n_jobs=1), tsne.tsne_part(z, y, cfg, seed=0, n_jobs=2)
     # Byte-identical on another thread count, so DVC sees an unchanged output.
     points = [part.drawings["latent_tsne.png"].data["points"] for part in (first, second)]
     assert points[0].tobytes() == points[1].tobytes()
@@ -364,7 +355,7 @@ def test_tsne_is_seeded_and_caps_points():
 
 def test_probes_skip_a_single_class_training_set(caplog):
     z = np.random.default_rng(0).normal(size=(20, 2))
-    part = A.probes(z, np.zeros(20, dtype=int), z, np.arange(20) % 2, k=5, max_train=None, seed=0)
+    part = probes.probes_part(z, np.zeros(20, dtype=int), z, np.arange(20) % 2, k=5, max_train=None, seed=0)
     assert part.metrics == {} and "single digit" in caplog.text
 
 

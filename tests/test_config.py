@@ -17,20 +17,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from latent_atlas.analysis import clustering, spectrum
 from latent_atlas.config import (
-    ARCHES,
     MAX_PARAMETERS,
     MIN_ROWS_PER_SPLIT,
-    MLP_ARCHES,
     NAME_PATTERN,
     RESERVED_NAMES,
-    ConfigError,
     Params,
     flatten,
     load_params,
-    mlp_parameter_count,
     parse_params,
 )
+from latent_atlas.errors import ConfigError
+from latent_atlas.models.arch import ARCHES, MLP_ARCHES, mlp_parameter_count
 
 PROJECT = Path(__file__).resolve().parents[1]
 PARAMS_FILE = PROJECT / "params.yaml"
@@ -592,7 +591,6 @@ def test_generated_valid_params_train_a_step_and_run_an_analysis_part(entry, see
     import numpy as np
     import torch
 
-    from latent_atlas.analysis import variant as analysis
     from latent_atlas.models.autoencoders import build_model
     from latent_atlas.models.training import to_model_input, train_model
 
@@ -617,7 +615,7 @@ def test_generated_valid_params_train_a_step_and_run_an_analysis_part(entry, see
     with torch.no_grad():
         z = model.eval().encode(x).numpy()  # (24, latent)
     assert z.shape == (24, params.latent_dim_of("generated"))
-    part = analysis.spectrum(z, params.analyze.eigen_threshold)
+    part = spectrum.spectrum_part(z, params.analyze.eigen_threshold)
     assert 0 <= part.metrics["eigenvalues_above_threshold"] <= z.shape[1]
-    clusters = analysis.clustering(z, labels, params.analyze.kmeans_seeds, params.seed)
+    clusters = clustering.clustering_part(z, labels, params.analyze.kmeans_seeds, params.seed)
     assert 0.1 <= clusters.metrics["purity_best"] <= 1.0

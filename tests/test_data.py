@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from latent_atlas.data import download, idx, sources
 from latent_atlas.data import mnist as D
 from latent_atlas.data.mnist import MNISTArrays
 from latent_atlas.errors import (
@@ -82,7 +83,7 @@ def mnist_arrays(n_train: int, n_test: int) -> MNISTArrays:
 @pytest.mark.parametrize("shape", [(5,), (3, 28, 28), (2, 3, 4), (0, 28, 28)])
 def test_parse_idx_round_trip(shape):
     array = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-    parsed = D.parse_idx(idx_bytes(array))
+    parsed = idx.parse_idx(idx_bytes(array))
     assert parsed.dtype == np.uint8
     assert parsed.shape == shape
     np.testing.assert_array_equal(parsed, array)
@@ -90,31 +91,31 @@ def test_parse_idx_round_trip(shape):
 
 def test_parse_idx_known_bytes():
     raw = bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 255])
-    np.testing.assert_array_equal(D.parse_idx(raw), [[1, 2, 3], [4, 5, 255]])
+    np.testing.assert_array_equal(idx.parse_idx(raw), [[1, 2, 3], [4, 5, 255]])
 
 
 def test_parse_idx_truncated_data():
     raw = idx_bytes(np.zeros((2, 28, 28), np.uint8))
     with pytest.raises(DataError, match=r"myfile: .*bytes but its header promises .*truncated"):
-        D.parse_idx(raw[:-10], "myfile")
+        idx.parse_idx(raw[:-10], "myfile")
 
 
 def test_parse_idx_extra_bytes():
     raw = idx_bytes(np.zeros((2, 3), np.uint8))
     with pytest.raises(DataError, match="header promises"):
-        D.parse_idx(raw + b"\x00")
+        idx.parse_idx(raw + b"\x00")
 
 
 @pytest.mark.parametrize("raw", [b"", b"\x00\x00", b"\x00\x00\x08"])
 def test_parse_idx_shorter_than_header(raw):
     with pytest.raises(DataError, match=r"f: truncated"):
-        D.parse_idx(raw, "f")
+        idx.parse_idx(raw, "f")
 
 
 def test_parse_idx_truncated_inside_dims():
     raw = idx_bytes(np.zeros((2, 3, 4), np.uint8))
     with pytest.raises(DataError, match="truncated inside the IDX header"):
-        D.parse_idx(raw[:9])
+        idx.parse_idx(raw[:9])
 
 
 @pytest.mark.parametrize("magic", [b"\x01\x00\x08\x01", b"\x00\x01\x08\x01", b"\x00\x00\x0d\x01",
@@ -122,13 +123,13 @@ def test_parse_idx_truncated_inside_dims():
 def test_parse_idx_wrong_magic(magic):
     raw = magic + idx_bytes(np.zeros(3, np.uint8))[4:]
     with pytest.raises(DataError, match=f"magic bytes {magic.hex()}"):
-        D.parse_idx(raw)
+        idx.parse_idx(raw)
 
 
 def test_parse_idx_gzip_bytes_are_not_idx():
     raw = gzip.compress(idx_bytes(np.zeros(3, np.uint8)))
     with pytest.raises(DataError, match="magic"):
-        D.parse_idx(raw)
+        idx.parse_idx(raw)
 
 
 # --------------------------------------------------------------------------- #
@@ -141,7 +142,7 @@ def test_parse_idx_gzip_bytes_are_not_idx():
                          ids=["plain", "gzip", "mixed"])
 def test_load_idx_folder_reads_and_verifies(tmp_path, gz):
     arrays, checksums = write_idx_folder(tmp_path / "mnist", gz=gz)
-    loaded = D.load_idx_folder(tmp_path / "mnist", checksums=checksums)
+    loaded = idx.load_idx_folder(tmp_path / "mnist", checksums=checksums)
     assert set(loaded) == set(arrays)
     for key, array in arrays.items():
         np.testing.assert_array_equal(loaded[key], array)
@@ -151,7 +152,7 @@ def test_load_idx_folder_any_gzip_level_passes(tmp_path):
     arrays, checksums = write_idx_folder(tmp_path, gz=True)
     path = tmp_path / "tiny-train_images.gz"
     path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()), compresslevel=1, mtime=123))
-    np.testing.assert_array_equal(D.load_idx_folder(tmp_path, checksums)["train_images"],
+    np.testing.assert_array_equal(idx.load_idx_folder(tmp_path, checksums)["train_images"],
                                   arrays["train_images"])
 
 
@@ -165,7 +166,7 @@ def test_load_idx_folder_corrupted_file_names_file_and_md5(tmp_path, gz):
     path = tmp_path / (f"{stem}.gz" if gz else stem)
     path.write_bytes(gzip.compress(bytes(flipped)) if gz else bytes(flipped))
     with pytest.raises(DataError) as info:
-        D.load_idx_folder(tmp_path, checksums=checksums)
+        idx.load_idx_folder(tmp_path, checksums=checksums)
     message = str(info.value)
     assert str(path) in message
     assert md5_of(bytes(flipped)) in message and expected in message
@@ -176,7 +177,7 @@ def test_load_idx_folder_damaged_gzip(tmp_path):
     path = tmp_path / "tiny-train_labels.gz"
     path.write_bytes(path.read_bytes()[:-8])  # drop the gzip trailer
     with pytest.raises(DataError, match=re.escape(str(path)) + ".*damaged gzip"):
-        D.load_idx_folder(tmp_path, checksums=checksums)
+        idx.load_idx_folder(tmp_path, checksums=checksums)
 
 
 def test_load_idx_folder_corrupted_deflate_stream(tmp_path):
@@ -188,14 +189,14 @@ def test_load_idx_folder_corrupted_deflate_stream(tmp_path):
     raw[10] = 0x07  # first deflate block header: BFINAL=1, BTYPE=11 (reserved, invalid)
     path.write_bytes(bytes(raw))
     with pytest.raises(DataError, match=re.escape(str(path)) + ".*damaged gzip"):
-        D.load_idx_folder(tmp_path, checksums=checksums)
+        idx.load_idx_folder(tmp_path, checksums=checksums)
 
 
 def test_load_idx_folder_missing_file_names_the_stem(tmp_path):
     _, checksums = write_idx_folder(tmp_path)
     (tmp_path / "tiny-test_labels").unlink()
     with pytest.raises(DataError, match=r"missing tiny-test_labels\(\.gz\)"):
-        D.load_idx_folder(tmp_path, checksums=checksums)
+        idx.load_idx_folder(tmp_path, checksums=checksums)
 
 
 def test_load_idx_folder_not_a_folder(tmp_path):
@@ -203,20 +204,20 @@ def test_load_idx_folder_not_a_folder(tmp_path):
     a_file.write_text("x")
     for path in (tmp_path / "absent", a_file):
         with pytest.raises(DataError, match=re.escape(f"local_dir='{path}' is not a folder")):
-            D.load_idx_folder(path, checksums={})
+            idx.load_idx_folder(path, checksums={})
 
 
 def test_canonical_checksums_reject_tiny_files(tmp_path):
     # With the default (real MNIST) checksums, our tiny files are not the canonical ones.
-    for key, array in zip(D.IDX_FILES, tiny_split(3, 0) * 2, strict=True):
-        (tmp_path / D.IDX_FILES[key][0]).write_bytes(idx_bytes(array))
+    for key, array in zip(idx.IDX_FILES, tiny_split(3, 0) * 2, strict=True):
+        (tmp_path / idx.IDX_FILES[key][0]).write_bytes(idx_bytes(array))
     with pytest.raises(DataError, match="md5 of the decompressed bytes"):
-        D.load_local(tmp_path)
+        sources.load_local(tmp_path)
 
 
 def test_from_idx_arrays_concatenates_train_then_test(tmp_path):
     arrays, checksums = write_idx_folder(tmp_path, n_train=6, n_test=4)
-    data = D.from_idx_arrays(D.load_idx_folder(tmp_path, checksums), "local")
+    data = sources.from_idx_arrays(idx.load_idx_folder(tmp_path, checksums), "local")
     assert data.images.shape == (10, 28, 28)
     np.testing.assert_array_equal(data.split, [D.TRAIN] * 6 + [D.TEST] * 4)
     test_x, test_y = data.subset(D.TEST)
@@ -228,7 +229,7 @@ def test_from_idx_arrays_rejects_label_count_mismatch():
     x, y = tiny_split(5, 0)
     arrays = {"train_images": x, "train_labels": y[:4], "test_images": x, "test_labels": y}
     with pytest.raises(DataError, match="10 images but 9 labels"):
-        D.from_idx_arrays(arrays, "local")
+        sources.from_idx_arrays(arrays, "local")
 
 
 # --------------------------------------------------------------------------- #
@@ -267,7 +268,7 @@ def test_limit_per_split_none_and_large_limits_keep_everything():
 
 @pytest.fixture(scope="module")
 def bundled() -> MNISTArrays:
-    return D.load_bundled(0)
+    return sources.load_bundled(0)
 
 
 def test_load_bundled_shapes_and_stratified_split(bundled):
@@ -296,11 +297,11 @@ def test_load_bundled_reads_exactly_mlxtends_digits(bundled):
 
 
 def test_load_bundled_is_seeded(bundled):
-    again = D.load_bundled(0)
+    again = sources.load_bundled(0)
     np.testing.assert_array_equal(again.images, bundled.images)
     np.testing.assert_array_equal(again.labels, bundled.labels)
     np.testing.assert_array_equal(again.split, bundled.split)
-    other = D.load_bundled(1)
+    other = sources.load_bundled(1)
     assert not np.array_equal(other.subset(D.TEST)[0], bundled.subset(D.TEST)[0])
     # Same digits overall, different test set.
     test_0 = {img.tobytes() for img in bundled.subset(D.TEST)[0]}
@@ -316,16 +317,16 @@ def test_load_bundled_is_seeded(bundled):
 @pytest.fixture
 def unreachable_mirror(monkeypatch):
     raw = gzip.compress(idx_bytes(np.zeros(3, np.uint8)))
-    manifest = D.Manifest((UNREACHABLE,), {"test_labels": md5_of(raw)},
+    manifest = download.Manifest((UNREACHABLE,), {"test_labels": md5_of(raw)},
                           {"test_labels": ("tiny-labels-idx1-ubyte", md5_of(idx_bytes(np.zeros(3, np.uint8))))})
-    monkeypatch.setattr(D, "mirror_manifest", lambda: manifest)
+    monkeypatch.setattr(download, "mirror_manifest", lambda: manifest)
     return manifest
 
 
 def test_load_download_unreachable_mirror_fails_fast(tmp_path, unreachable_mirror):
     start = time.perf_counter()
     with pytest.raises(DataError) as info:
-        D.load_download(tmp_path / "raw", timeout_s=5)
+        sources.load_download(tmp_path / "raw", timeout_s=5)
     assert time.perf_counter() - start < 10
     message = str(info.value)
     assert f"{UNREACHABLE}tiny-labels-idx1-ubyte.gz" in message
@@ -335,7 +336,7 @@ def test_load_download_unreachable_mirror_fails_fast(tmp_path, unreachable_mirro
 
 def test_load_mnist_auto_falls_back_to_bundled(tmp_path, unreachable_mirror, caplog, bundled):
     with caplog.at_level(logging.WARNING, logger="latent_atlas.data.mnist"):
-        data = D.load_mnist("auto", local_dir=tmp_path / "none", cache_dir=tmp_path / "raw",
+        data = sources.load_mnist("auto", local_dir=tmp_path / "none", cache_dir=tmp_path / "raw",
                             timeout_s=5, seed=0)
     assert data.source == "bundled"
     np.testing.assert_array_equal(data.images, bundled.images)
@@ -347,17 +348,17 @@ def test_load_mnist_auto_falls_back_to_bundled(tmp_path, unreachable_mirror, cap
 
 def test_load_mnist_download_does_not_fall_back(tmp_path, unreachable_mirror):
     with pytest.raises(DataError, match="could not download"):
-        D.load_mnist("download", local_dir=tmp_path, cache_dir=tmp_path / "raw", timeout_s=5, seed=0)
+        sources.load_mnist("download", local_dir=tmp_path, cache_dir=tmp_path / "raw", timeout_s=5, seed=0)
 
 
 def test_load_mnist_rejects_unknown_source(tmp_path):
     with pytest.raises(ConfigError, match="data.source='ftp'"):
-        D.load_mnist("ftp", local_dir=tmp_path, cache_dir=tmp_path, timeout_s=1, seed=0)
+        sources.load_mnist("ftp", local_dir=tmp_path, cache_dir=tmp_path, timeout_s=1, seed=0)
 
 
 def test_load_mnist_local_missing_folder(tmp_path):
     with pytest.raises(DataError, match="is not a folder"):
-        D.load_mnist("local", local_dir=tmp_path / "absent", cache_dir=tmp_path, timeout_s=1, seed=0)
+        sources.load_mnist("local", local_dir=tmp_path / "absent", cache_dir=tmp_path, timeout_s=1, seed=0)
 
 
 # --------------------------------------------------------------------------- #
@@ -442,7 +443,7 @@ def test_every_user_error_kind_is_a_user_error():
     assert issubclass(DamagedFileError, UserError) and issubclass(DamagedFileError, ValueError)
     assert issubclass(MissingFileError, UserError) and issubclass(MissingFileError, FileNotFoundError)
     assert issubclass(DataError, UserError)
-    from latent_atlas.config import ConfigError as ReExported
+    from latent_atlas.errors import ConfigError as ReExported
 
     assert ReExported is ConfigError
 
@@ -469,43 +470,43 @@ def test_save_arrays_writes_the_same_bytes_for_the_same_arrays(tmp_path, monkeyp
 @pytest.mark.parametrize("url", ["https://example.org/mnist/", "http://127.0.0.1:8000/", "http://localhost/x",
                                  "http://[::1]:80/", "http://127.1.2.3/"])
 def test_check_url_allows_https_and_loopback_http(url):
-    D.check_url(url)
+    download.check_url(url)
 
 
 @pytest.mark.parametrize("url", ["http://yann.lecun.com/exdb/mnist/", "http://10.0.0.1/", "ftp://example.org/x",
                                  "file:///etc/passwd", "http://127.0.0.1.example.org/"])
 def test_check_url_refuses_plain_http_off_loopback_and_other_schemes(url):
     with pytest.raises(DataError, match=re.escape(url) + " is not allowed: downloads use https"):
-        D.check_url(url)
+        download.check_url(url)
 
 
 def test_default_mirrors_are_https_only():
-    assert D.Manifest().mirrors and all(m.startswith("https://") for m in D.Manifest().mirrors)
-    assert set(D.Manifest().archive_md5) == set(D.IDX_FILES) == set(D.Manifest().idx)
+    assert download.Manifest().mirrors and all(m.startswith("https://") for m in download.Manifest().mirrors)
+    assert set(download.Manifest().archive_md5) == set(idx.IDX_FILES) == set(download.Manifest().idx)
 
 
 def test_manifest_from_the_environment(tmp_path, monkeypatch):
-    files = {key: {"stem": f"s-{key}", "archive_md5": f"a-{key}", "idx_md5": f"i-{key}"} for key in D.IDX_FILES}
+    files = {key: {"stem": f"s-{key}", "archive_md5": f"a-{key}", "idx_md5": f"i-{key}"} for key in idx.IDX_FILES}
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps({"mirrors": ["http://127.0.0.1:1/"], "files": files}))
-    monkeypatch.setenv(D.MANIFEST_ENV, str(path))
-    manifest = D.mirror_manifest()
+    monkeypatch.setenv(download.MANIFEST_ENV, str(path))
+    manifest = download.mirror_manifest()
     assert manifest.mirrors == ("http://127.0.0.1:1/",)
     assert manifest.archive_md5["train_images"] == "a-train_images"
     assert manifest.idx["test_labels"] == ("s-test_labels", "i-test_labels")
-    monkeypatch.delenv(D.MANIFEST_ENV)
-    assert D.mirror_manifest() == D.Manifest()
+    monkeypatch.delenv(download.MANIFEST_ENV)
+    assert download.mirror_manifest() == download.Manifest()
 
 
 @pytest.mark.parametrize("content", ["{", '{"mirrors": []}', '{"mirrors": ["https://x/"], "files": {}}',
                                      '{"mirrors": ["http://example.org/"], "files": FILES}'])
 def test_bad_manifest_is_a_config_error_naming_the_variable(tmp_path, monkeypatch, content):
-    files = {key: {"stem": key, "archive_md5": "0", "idx_md5": "0"} for key in D.IDX_FILES}
+    files = {key: {"stem": key, "archive_md5": "0", "idx_md5": "0"} for key in idx.IDX_FILES}
     path = tmp_path / "manifest.json"
     path.write_text(content.replace("FILES", json.dumps(files)))
-    monkeypatch.setenv(D.MANIFEST_ENV, str(path))
-    with pytest.raises(ConfigError, match=re.escape(f"{D.MANIFEST_ENV}={str(path)!r}")) as info:
-        D.mirror_manifest()
+    monkeypatch.setenv(download.MANIFEST_ENV, str(path))
+    with pytest.raises(ConfigError, match=re.escape(f"{download.MANIFEST_ENV}={str(path)!r}")) as info:
+        download.mirror_manifest()
     assert "\n" not in str(info.value)
 
 

@@ -22,7 +22,7 @@ import pytest
 from tests_support import E2E_VARIANTS
 
 from latent_atlas.report.headline import HEADLINE_KEYS
-from latent_atlas.tracking import runs as tracking
+from latent_atlas.tracking import store
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,7 @@ def mlflow_client(root):
 
 def all_runs(root) -> list:
     client = mlflow_client(root)
-    experiment = client.get_experiment_by_name(tracking.EXPERIMENT_NAME)
+    experiment = client.get_experiment_by_name(store.EXPERIMENT_NAME)
     assert experiment is not None, "no latent-atlas experiment in the repository's mlflow.db"
     return client.search_runs([experiment.experiment_id], max_results=1000)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latent_atlas import io
-from latent_atlas.tracking import runs as tracking
-from latent_atlas.tracking.runs import TrackingError
+from latent_atlas import io, paths
+from latent_atlas.errors import TrackingError
+from latent_atlas.tracking import server, store
 
 
 def folder_names(folder: Path) -> list[str]:
@@ -179,62 +179,62 @@ def clean_env(monkeypatch):
 @pytest.mark.parametrize("start", ["/x/repo/.dvc/tmp/exps/tmpabc/", "/x/repo/.dvc/tmp/exps/tmpabc/sub/dir",
                                    "/x/repo/.dvc/tmp/exps"])
 def test_repo_root_maps_a_queued_experiment_copy_back(clean_env, start):
-    assert tracking.repo_root(start=start) == Path("/x/repo")
+    assert paths.repo_root(start=start) == Path("/x/repo")
 
 
 def test_repo_root_leaves_an_ordinary_path(clean_env):
-    assert tracking.repo_root(start="/x/repo/sub") == Path("/x/repo/sub")
-    assert tracking.repo_root(start="/x/repo/.dvc/tmp") == Path("/x/repo/.dvc/tmp")  # not an exps copy
+    assert paths.repo_root(start="/x/repo/sub") == Path("/x/repo/sub")
+    assert paths.repo_root(start="/x/repo/.dvc/tmp") == Path("/x/repo/.dvc/tmp")  # not an exps copy
 
 
 def test_repo_root_uses_dvc_root(clean_env, tmp_path):
     clean_env.setenv("DVC_ROOT", str(tmp_path / "repo"))
-    assert tracking.repo_root() == (tmp_path / "repo").resolve()
+    assert paths.repo_root() == (tmp_path / "repo").resolve()
     clean_env.setenv("DVC_ROOT", str(tmp_path / "repo" / ".dvc" / "tmp" / "exps" / "tmp123"))
-    assert tracking.repo_root() == (tmp_path / "repo").resolve()
+    assert paths.repo_root() == (tmp_path / "repo").resolve()
 
 
 def test_repo_root_defaults_to_cwd(clean_env, tmp_path):
     clean_env.chdir(tmp_path)
-    assert tracking.repo_root() == tmp_path.resolve()
+    assert paths.repo_root() == tmp_path.resolve()
 
 
 def test_tracking_uri_honours_env(clean_env):
     clean_env.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
-    assert tracking.tracking_uri() == "http://tracking.example:5000"
-    assert tracking.artifact_location() is None  # a server decides its own
+    assert store.tracking_uri() == "http://tracking.example:5000"
+    assert store.artifact_location() is None  # a server decides its own
 
 
 def test_tracking_uri_defaults_to_sqlite_at_the_root(clean_env, tmp_path):
     root = tmp_path / "repo"
     clean_env.setenv("DVC_ROOT", str(root / ".dvc" / "tmp" / "exps" / "tmpabc"))
     expected_db = root.resolve() / "mlflow.db"
-    assert tracking.tracking_uri() == f"sqlite:///{expected_db}"
-    assert tracking.artifact_location() == (root.resolve() / "mlartifacts").as_uri()
+    assert store.tracking_uri() == f"sqlite:///{expected_db}"
+    assert store.artifact_location() == (root.resolve() / "mlartifacts").as_uri()
 
 
 def test_empty_tracking_uri_falls_back_to_sqlite(clean_env, tmp_path):
     clean_env.setenv("MLFLOW_TRACKING_URI", "")
     clean_env.setenv("DVC_ROOT", str(tmp_path))
-    assert tracking.tracking_uri() == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
+    assert store.tracking_uri() == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
 
 
 def test_check_server_unreachable_fails_fast_naming_the_uri():
     uri = "http://127.0.0.1:9"
     start = time.perf_counter()
     with pytest.raises(TrackingError, match=re.escape(f"MLFLOW_TRACKING_URI={uri}")) as info:
-        tracking.check_server(uri)
+        server.check_server(uri)
     assert time.perf_counter() - start < 10
     assert "\n" not in str(info.value)
 
 
 def test_check_server_ignores_local_stores():
-    tracking.check_server("sqlite:////nowhere/mlflow.db")  # nothing to reach: no error
-    tracking.check_server("file:///nowhere/mlruns")
+    server.check_server("sqlite:////nowhere/mlflow.db")  # nothing to reach: no error
+    server.check_server("file:///nowhere/mlruns")
 
 
 def test_experiment_name(monkeypatch):
     monkeypatch.delenv("DVC_EXP_NAME", raising=False)
-    assert tracking.experiment_name() == "workspace"
+    assert store.experiment_name() == "workspace"
     monkeypatch.setenv("DVC_EXP_NAME", "wispy-bass")
-    assert tracking.experiment_name() == "wispy-bass"
+    assert store.experiment_name() == "wispy-bass"

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from latent_atlas.analysis import metrics as m
+from latent_atlas.analysis import clustering, dci, noise, probes, spectrum, traversal, tsne
 
 # --------------------------------------------------------------------------- #
 # helpers
@@ -40,23 +40,23 @@ def whitened(n: int, k: int, seed: int) -> np.ndarray:
 
 def test_cluster_purity_hand_case():
     # cluster 0 = {0, 0} -> majority 2; cluster 1 = {0, 1, 1, 1} -> majority 3.
-    assert m.cluster_purity([0, 0, 0, 1, 1, 1], [5, 5, 7, 7, 7, 7]) == pytest.approx(5 / 6)
+    assert clustering.cluster_purity([0, 0, 0, 1, 1, 1], [5, 5, 7, 7, 7, 7]) == pytest.approx(5 / 6)
 
 
 def test_cluster_purity_is_one_for_relabelled_truth_and_low_for_one_cluster():
     y = np.array([3, 3, 1, 1, 2, 2, 2])
-    assert m.cluster_purity(y, (y * 7) % 5) == 1.0
-    assert m.cluster_purity(y, np.zeros_like(y)) == pytest.approx(3 / 7)
+    assert clustering.cluster_purity(y, (y * 7) % 5) == 1.0
+    assert clustering.cluster_purity(y, np.zeros_like(y)) == pytest.approx(3 / 7)
 
 
 def test_cluster_purity_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="equal length"):
-        m.cluster_purity([0, 1, 1], [0, 1])
+        clustering.cluster_purity([0, 1, 1], [0, 1])
 
 
 def test_kmeans_purity_on_separated_blobs():
     z, y = blobs(30, np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]]), 0.3, seed=1)
-    out = m.kmeans_purity(z, y, n_clusters=3, n_seeds=3, seed=0)
+    out = clustering.kmeans_purity(z, y, n_clusters=3, n_seeds=3, seed=0)
     assert set(out) == {"purity_best", "purity_mean", "purity_std", "nmi", "ari"}
     assert out["purity_best"] == 1.0
     assert out["nmi"] == pytest.approx(1.0)
@@ -68,12 +68,12 @@ def test_kmeans_purity_on_separated_blobs():
 def test_kmeans_purity_spread_over_seeds_and_best_seed_metrics():
     # Overlapping blobs with more clusters than classes: seeds disagree.
     z, y = blobs(40, np.array([[0.0, 0.0], [1.5, 0.0]]), 1.0, seed=2)
-    out = m.kmeans_purity(z, y, n_clusters=5, n_seeds=6, seed=3)
+    out = clustering.kmeans_purity(z, y, n_clusters=5, n_seeds=6, seed=3)
     from sklearn.cluster import KMeans
     from sklearn.metrics import normalized_mutual_info_score
 
     runs = [KMeans(5, n_init=1, random_state=3 + i).fit_predict(z) for i in range(6)]
-    purities = [m.cluster_purity(y, p) for p in runs]
+    purities = [clustering.cluster_purity(y, p) for p in runs]
     assert out["purity_best"] == pytest.approx(max(purities))
     assert out["purity_mean"] == pytest.approx(np.mean(purities))
     best = runs[int(np.argmax(purities))]
@@ -83,12 +83,12 @@ def test_kmeans_purity_spread_over_seeds_and_best_seed_metrics():
 def test_kmeans_purity_rejects_too_many_clusters():
     z, y = blobs(3, np.zeros((2, 2)), 1.0, seed=0)
     with pytest.raises(ValueError, match="n_clusters=7 is too large"):
-        m.kmeans_purity(z, y, n_clusters=7)
+        clustering.kmeans_purity(z, y, n_clusters=7)
 
 
 def test_kmeans_purity_rejects_label_length():
     with pytest.raises(ValueError, match="labels must have shape"):
-        m.kmeans_purity(np.zeros((4, 2)), [0, 1, 1])
+        clustering.kmeans_purity(np.zeros((4, 2)), [0, 1, 1])
 
 
 # --------------------------------------------------------------------------- #
@@ -99,41 +99,41 @@ def test_kmeans_purity_rejects_label_length():
 def test_linear_probe_separable_vs_random_labels():
     centres = np.array([[4.0, 0.0, 0.0], [-4.0, 0.0, 0.0], [0.0, 4.0, 0.0]])
     z, y = blobs(60, centres, 0.5, seed=3)
-    assert m.linear_probe_accuracy(z[::2], y[::2], z[1::2], y[1::2], seed=0) == 1.0
+    assert probes.linear_probe_accuracy(z[::2], y[::2], z[1::2], y[1::2], seed=0) == 1.0
     rng = np.random.default_rng(4)
     noise = rng.normal(size=(400, 3))
     labels = rng.integers(0, 2, size=400)
-    acc = m.linear_probe_accuracy(noise[:200], labels[:200], noise[200:], labels[200:], seed=0)
+    acc = probes.linear_probe_accuracy(noise[:200], labels[:200], noise[200:], labels[200:], seed=0)
     assert acc < 0.65
 
 
 def test_linear_probe_subsamples_and_needs_two_classes():
     z, y = blobs(50, np.array([[3.0, 0.0], [-3.0, 0.0]]), 0.5, seed=5)
-    acc = m.linear_probe_accuracy(z, y, z, y, seed=1, max_train=20)
+    acc = probes.linear_probe_accuracy(z, y, z, y, seed=1, max_train=20)
     assert acc > 0.95
     with pytest.raises(ValueError, match="single class"):
-        m.linear_probe_accuracy(z[:50], y[:50], z, y)
+        probes.linear_probe_accuracy(z[:50], y[:50], z, y)
 
 
 def test_probe_rejects_feature_mismatch():
     with pytest.raises(ValueError, match="z_train has 2 features but z_test has 3"):
-        m.linear_probe_accuracy(np.zeros((4, 2)), [0, 1, 0, 1], np.zeros((2, 3)), [0, 1])
+        probes.linear_probe_accuracy(np.zeros((4, 2)), [0, 1, 0, 1], np.zeros((2, 3)), [0, 1])
 
 
 def test_knn_accuracy_known_cases():
     z, y = blobs(30, np.array([[0.0, 0.0], [5.0, 5.0]]), 0.3, seed=6)
-    assert m.knn_accuracy(z[::2], y[::2], z[1::2], y[1::2], k=3) == 1.0
+    assert probes.knn_accuracy(z[::2], y[::2], z[1::2], y[1::2], k=3) == 1.0
     # k = 1 on the training set itself reproduces every label.
     rng = np.random.default_rng(7)
     zz, yy = rng.normal(size=(40, 2)), rng.integers(0, 3, size=40)
-    assert m.knn_accuracy(zz, yy, zz, yy, k=1) == 1.0
+    assert probes.knn_accuracy(zz, yy, zz, yy, k=1) == 1.0
 
 
 def test_knn_rejects_k_above_train_size():
     with pytest.raises(ValueError, match="k=9 is too large"):
-        m.knn_accuracy(np.zeros((5, 2)), np.arange(5), np.zeros((2, 2)), [0, 1], k=9)
+        probes.knn_accuracy(np.zeros((5, 2)), np.arange(5), np.zeros((2, 2)), [0, 1], k=9)
     with pytest.raises(ValueError, match="k must be a positive int"):
-        m.knn_accuracy(np.zeros((5, 2)), np.arange(5), np.zeros((2, 2)), [0, 1], k=0)
+        probes.knn_accuracy(np.zeros((5, 2)), np.arange(5), np.zeros((2, 2)), [0, 1], k=0)
 
 
 # --------------------------------------------------------------------------- #
@@ -146,7 +146,7 @@ def test_spectrum_k_equal_variances_has_effective_dimension_k(k):
     rng = np.random.default_rng(k)
     z = np.hstack([whitened(300, k, seed=k), np.zeros((300, 12 - k))])
     rotation, _ = np.linalg.qr(rng.normal(size=(12, 12)))
-    out = m.spectrum(z @ rotation + 5.0)
+    out = spectrum.spectrum(z @ rotation + 5.0)
     assert out["participation_ratio"] == pytest.approx(k)
     # Cumulative ratio is j/k: first reaching 0.90 at ceil(0.9 k), 0.95 at ceil(0.95 k).
     assert out["dims_90"] == math.ceil(0.9 * k - 1e-9)
@@ -157,7 +157,7 @@ def test_spectrum_k_equal_variances_has_effective_dimension_k(k):
 
 def test_spectrum_matches_numpy_and_hand_participation_ratio():
     z = whitened(500, 2, seed=9) * np.array([2.0, 1.0])  # variances 4 and 1
-    out = m.spectrum(z)
+    out = spectrum.spectrum(z)
     assert out["eigenvalues"] == pytest.approx([4.0, 1.0])
     assert out["explained_ratio"] == pytest.approx([0.8, 0.2])
     assert out["participation_ratio"] == pytest.approx(25 / 17)
@@ -165,19 +165,19 @@ def test_spectrum_matches_numpy_and_hand_participation_ratio():
     rng = np.random.default_rng(10)
     x = rng.normal(size=(50, 6)) @ rng.normal(size=(6, 6))
     ref = np.sort(np.linalg.eigvalsh(np.cov(x, rowvar=False)))[::-1]
-    assert np.allclose(m.spectrum(x)["eigenvalues"], ref)
+    assert np.allclose(spectrum.spectrum(x)["eigenvalues"], ref)
 
 
 def test_spectrum_constant_data_and_bad_input():
-    out = m.spectrum(np.ones((10, 3)))
+    out = spectrum.spectrum(np.ones((10, 3)))
     assert out["participation_ratio"] == 0.0 and out["dims_90"] == 0
     assert out["explained_ratio"] == [0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="at least 2 rows"):
-        m.spectrum(np.ones((1, 3)))
+        spectrum.spectrum(np.ones((1, 3)))
     with pytest.raises(ValueError, match="must be 2-D"):
-        m.spectrum(np.ones(5))
+        spectrum.spectrum(np.ones(5))
     with pytest.raises(ValueError, match="finite"):
-        m.spectrum(np.array([[1.0, np.nan], [0.0, 1.0]]))
+        spectrum.spectrum(np.array([[1.0, np.nan], [0.0, 1.0]]))
 
 
 # --------------------------------------------------------------------------- #
@@ -187,25 +187,25 @@ def test_spectrum_constant_data_and_bad_input():
 
 def test_dci_identity_and_permuted_diagonal_score_one():
     for r in (np.eye(4), np.diag([3.0, 0.5, 2.0])[[2, 0, 1]]):
-        assert m.disentanglement(r) == pytest.approx(1.0)
-        assert m.completeness(r) == pytest.approx(1.0)
+        assert dci.disentanglement(r) == pytest.approx(1.0)
+        assert dci.completeness(r) == pytest.approx(1.0)
 
 
 def test_dci_uniform_matrix_scores_zero():
     r = np.full((5, 3), 0.2)
-    assert m.disentanglement(r) == pytest.approx(0.0, abs=1e-12)
-    assert m.completeness(r) == pytest.approx(0.0, abs=1e-12)
+    assert dci.disentanglement(r) == pytest.approx(0.0, abs=1e-12)
+    assert dci.completeness(r) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_code_shared_by_two_of_k_factors_has_closed_form():
     # Code 0 is equally important for factors 0 and 1 out of K = 4:
     # D_0 = 1 - log 2 / log 4 = 0.5; codes 1 and 2 are pure.
     r = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
-    assert m.disentanglement_per_code(r) == pytest.approx([1 - math.log(2) / math.log(4), 1, 1])
+    assert dci.disentanglement_per_code(r) == pytest.approx([1 - math.log(2) / math.log(4), 1, 1])
     # rho = (2, 1, 1) / 4 -> D = 0.5 * 0.5 + 0.25 + 0.25.
-    assert m.disentanglement(r) == pytest.approx(0.75)
+    assert dci.disentanglement(r) == pytest.approx(0.75)
     # K = 2: one code for both factors is fully entangled; the other code is dead.
-    assert m.disentanglement([[1.0, 1.0], [0.0, 0.0]]) == pytest.approx(0.0, abs=1e-12)
+    assert dci.disentanglement([[1.0, 1.0], [0.0, 0.0]]) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_dci_hand_built_two_by_two():
@@ -215,54 +215,54 @@ def test_dci_hand_built_two_by_two():
     # Factor 0: p = (1, 0), C_0 = 1. Factor 1: p = (1/3, 2/3), H_2 = 0.918296, C_1 = 0.081704.
     # C = (1 + 0.081704) / 2 = 0.540852.
     r = np.array([[3.0, 1.0], [0.0, 2.0]])
-    assert m.disentanglement_per_code(r) == pytest.approx([0.188722, 1.0], abs=1e-6)
-    assert m.disentanglement(r) == pytest.approx(0.459148, abs=1e-6)
-    assert m.completeness_per_factor(r) == pytest.approx([1.0, 0.081704], abs=1e-6)
-    assert m.completeness(r) == pytest.approx(0.540852, abs=1e-6)
+    assert dci.disentanglement_per_code(r) == pytest.approx([0.188722, 1.0], abs=1e-6)
+    assert dci.disentanglement(r) == pytest.approx(0.459148, abs=1e-6)
+    assert dci.completeness_per_factor(r) == pytest.approx([1.0, 0.081704], abs=1e-6)
+    assert dci.completeness(r) == pytest.approx(0.540852, abs=1e-6)
 
 
 def test_weighted_completeness_hand_built():
     # R = [[3, 1], [0, 2]]: C_j = (1, 0.081704) as above; column sums (3, 3) are equal,
     # so the weights are (1/2, 1/2) and weighted C equals the unweighted mean.
     r = np.array([[3.0, 1.0], [0.0, 2.0]])
-    assert m.completeness_weighted(r) == pytest.approx(m.completeness(r), abs=1e-12)
+    assert dci.completeness_weighted(r) == pytest.approx(dci.completeness(r), abs=1e-12)
     # R = [[3, 1], [0, 1]]: factor 0 p = (1, 0), C_0 = 1; factor 1 p = (1/2, 1/2), C_1 = 0.
     # Unweighted (Eastwood & Williams): C = 1/2. Column sums (3, 2) of 5: weighted C = 3/5.
     r = np.array([[3.0, 1.0], [0.0, 1.0]])
-    assert m.completeness(r) == pytest.approx(0.5)
-    assert m.completeness_weighted(r) == pytest.approx(0.6)
+    assert dci.completeness(r) == pytest.approx(0.5)
+    assert dci.completeness_weighted(r) == pytest.approx(0.6)
 
 
 def test_weighted_completeness_drops_an_unexplained_factor():
     # A factor no code predicts counts as C_j = 0 in the mean but has weight 0 when weighted.
     r = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
-    assert m.completeness(r) == pytest.approx(2 / 3)
-    assert m.completeness_weighted(r) == pytest.approx(1.0)
-    assert m.completeness_weighted(np.zeros((3, 2))) == 0.0
+    assert dci.completeness(r) == pytest.approx(2 / 3)
+    assert dci.completeness_weighted(r) == pytest.approx(1.0)
+    assert dci.completeness_weighted(np.zeros((3, 2))) == 0.0
 
 
 def test_dci_zero_rows_and_columns_give_no_nan():
     r = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
-    assert m.disentanglement(r) == pytest.approx(1.0)  # the dead code has weight 0
-    assert m.completeness(r) == pytest.approx(2 / 3)  # the unexplained factor scores 0
-    assert m.disentanglement(np.zeros((3, 2))) == 0.0
-    assert m.completeness(np.zeros((3, 2))) == 0.0
+    assert dci.disentanglement(r) == pytest.approx(1.0)  # the dead code has weight 0
+    assert dci.completeness(r) == pytest.approx(2 / 3)  # the unexplained factor scores 0
+    assert dci.disentanglement(np.zeros((3, 2))) == 0.0
+    assert dci.completeness(np.zeros((3, 2))) == 0.0
 
 
 def test_dci_single_factor_or_single_code_edge_cases():
     # K = 1: every used code captures only that factor.
-    assert m.disentanglement([[2.0], [1.0]]) == pytest.approx(1.0)
-    assert m.completeness([[2.0], [1.0]]) == pytest.approx(1 - 0.918296, abs=1e-6)
+    assert dci.disentanglement([[2.0], [1.0]]) == pytest.approx(1.0)
+    assert dci.completeness([[2.0], [1.0]]) == pytest.approx(1 - 0.918296, abs=1e-6)
     # One code: it is the only code for every factor it predicts.
-    assert m.completeness([[1.0, 2.0]]) == pytest.approx(1.0)
-    assert m.disentanglement([[1.0, 2.0]]) == pytest.approx(1 - 0.918296, abs=1e-6)
+    assert dci.completeness([[1.0, 2.0]]) == pytest.approx(1.0)
+    assert dci.disentanglement([[1.0, 2.0]]) == pytest.approx(1 - 0.918296, abs=1e-6)
 
 
 def test_dci_rejects_negative_or_wrong_rank():
     with pytest.raises(ValueError, match="non-negative"):
-        m.disentanglement([[1.0, -0.1], [0.0, 1.0]])
+        dci.disentanglement([[1.0, -0.1], [0.0, 1.0]])
     with pytest.raises(ValueError, match="2-D"):
-        m.completeness([1.0, 2.0])
+        dci.completeness([1.0, 2.0])
 
 
 @settings(max_examples=60, deadline=None)
@@ -277,38 +277,38 @@ def test_dci_rejects_negative_or_wrong_rank():
 )
 def test_dci_bounded_and_invariant_to_scale_and_order(r, scale, rnd):
     # Entries are 0 or >= 1e-3 so rescaling cannot underflow a weight to 0.
-    d, c = m.disentanglement(r), m.completeness(r)
+    d, c = dci.disentanglement(r), dci.completeness(r)
     assert 0.0 <= d <= 1.0 and 0.0 <= c <= 1.0
     rows = list(range(r.shape[0]))
     cols = list(range(r.shape[1]))
     rnd.shuffle(rows)
     rnd.shuffle(cols)
     shuffled = r[np.ix_(rows, cols)] * scale
-    assert m.disentanglement(shuffled) == pytest.approx(d, abs=1e-9)
-    assert m.completeness(shuffled) == pytest.approx(c, abs=1e-9)
+    assert dci.disentanglement(shuffled) == pytest.approx(d, abs=1e-9)
+    assert dci.completeness(shuffled) == pytest.approx(c, abs=1e-9)
 
 
 def test_dci_single_factor_closed_forms():
-    one_hot = m.dci_single_factor([0.0, 5.0, 0.0, 0.0], 0.9)
+    one_hot = dci.dci_single_factor([0.0, 5.0, 0.0, 0.0], 0.9)
     assert one_hot == {
         "dci_single_disentanglement": 1.0,
         "dci_single_completeness": 1.0,
         "dci_single_informativeness": 0.9,
     }
-    uniform = m.dci_single_factor(np.ones(4), 0.5)
+    uniform = dci.dci_single_factor(np.ones(4), 0.5)
     assert uniform["dci_single_disentanglement"] == pytest.approx(0.25)
     assert uniform["dci_single_completeness"] == pytest.approx(0.25)
     # p = (3/4, 1/4): sum p^2 = 9/16 + 1/16, max p = 3/4.
-    hand = m.dci_single_factor([3.0, 1.0], 1.0)
+    hand = dci.dci_single_factor([3.0, 1.0], 1.0)
     assert hand["dci_single_disentanglement"] == pytest.approx(0.625)
     assert hand["dci_single_completeness"] == pytest.approx(0.75)
-    zeros = m.dci_single_factor(np.zeros(5), 0.1)
+    zeros = dci.dci_single_factor(np.zeros(5), 0.1)
     assert zeros["dci_single_disentanglement"] == pytest.approx(0.2)
 
 
 def test_dci_single_factor_rejects_bad_accuracy():
     with pytest.raises(ValueError, match=r"accuracy must be in \[0, 1\]; got 1.5"):
-        m.dci_single_factor([1.0, 2.0], 1.5)
+        dci.dci_single_factor([1.0, 2.0], 1.5)
 
 
 # --------------------------------------------------------------------------- #
@@ -329,7 +329,7 @@ def factor_data(n: int, seed: int):
 def test_importance_matrix_finds_the_generating_codes():
     z, f = factor_data(700, seed=11)
     mask = np.array([True, False, False])
-    r, info = m.importance_matrix(z[:500], f[:500], z[500:], f[500:], mask, seed=0)
+    r, info = dci.importance_matrix(z[:500], f[:500], z[500:], f[500:], mask, seed=0)
     assert r.shape == (4, 3) and info.shape == (3,)
     assert np.argmax(r[:, 0]) == 0 and r[0, 0] > 0.8
     assert np.argmax(r[:, 1]) == 2 and r[2, 1] > 0.8
@@ -340,7 +340,7 @@ def test_importance_matrix_finds_the_generating_codes():
 
 def test_dci_dict_keys_and_values():
     z, f = factor_data(600, seed=12)
-    out = m.dci(
+    out = dci.dci(
         z[:400],
         f[:400, :2],
         z[400:],
@@ -356,19 +356,19 @@ def test_dci_dict_keys_and_values():
     )
     assert np.asarray(out["importance_matrix"]).shape == (4, 2)
     r = np.asarray(out["importance_matrix"])
-    assert out["dci_disentanglement"] == pytest.approx(m.disentanglement(r))
-    assert out["dci_completeness"] == pytest.approx(m.completeness(r))
-    assert out["dci_completeness_weighted"] == pytest.approx(m.completeness_weighted(r))
+    assert out["dci_disentanglement"] == pytest.approx(dci.disentanglement(r))
+    assert out["dci_completeness"] == pytest.approx(dci.completeness(r))
+    assert out["dci_completeness_weighted"] == pytest.approx(dci.completeness_weighted(r))
 
 
 def test_dci_rejects_bad_names_and_mask():
     z, f = factor_data(50, seed=13)
     with pytest.raises(ValueError, match="factor_names has 1 names for 3 factors"):
-        m.dci(z, f, z, f, ["a"], np.array([True, False, False]))
+        dci.dci(z, f, z, f, ["a"], np.array([True, False, False]))
     with pytest.raises(ValueError, match="discrete_mask must be a bool array of shape"):
-        m.importance_matrix(z, f, z, f, np.array([1, 0, 0]))
+        dci.importance_matrix(z, f, z, f, np.array([1, 0, 0]))
     with pytest.raises(ValueError, match="z_train has 4 codes but z_test has 3"):
-        m.importance_matrix(z, f, z[:, :3], f, np.array([True, False, False]))
+        dci.importance_matrix(z, f, z[:, :3], f, np.array([True, False, False]))
 
 
 def test_fast_importances_rank_codes_like_gradient_boosting():
@@ -376,8 +376,8 @@ def test_fast_importances_rank_codes_like_gradient_boosting():
     rng = np.random.default_rng(14)
     z = rng.normal(size=(600, 5))
     y = (3.0 * z[:, 0] + 1.5 * z[:, 1] + 0.7 * z[:, 2] + 0.2 * rng.normal(size=600) > 0).astype(int)
-    fast = m.forest_importances(z, y, seed=0)
-    slow = m.gbt_importances(z, y, seed=0)
+    fast = dci.forest_importances(z, y, seed=0)
+    slow = dci.gbt_importances(z, y, seed=0)
     assert np.argsort(-fast)[:3].tolist() == [0, 1, 2]
     assert np.argsort(-slow)[:3].tolist() == [0, 1, 2]
     # The irrelevant codes are the two least important for both estimators.
@@ -405,7 +405,7 @@ def test_traversal_linear_decoder_known_answer(shape):
     decode, w = linear_decoder(6, seed=15, shape=shape)
     z = np.random.default_rng(16).normal(size=(12, 6))
     values = np.linspace(-3, 3, 7)  # step 1
-    out = m.traversal_effects(decode, z, values)
+    out = traversal.traversal_effects(decode, z, values)
     assert out["dims"] == list(range(6))
     assert np.allclose(out["effect"], np.abs(w).mean(axis=0))
     assert np.allclose(out["consistency"], 1.0)
@@ -414,7 +414,7 @@ def test_traversal_linear_decoder_known_answer(shape):
 def test_traversal_uneven_steps_and_dim_subset():
     decode, w = linear_decoder(4, seed=17)
     z = np.random.default_rng(18).normal(size=(5, 4))
-    out = m.traversal_effects(decode, z, [0.0, 1.0, 3.0], dims=[2, 0])
+    out = traversal.traversal_effects(decode, z, [0.0, 1.0, 3.0], dims=[2, 0])
     # Steps of 1 and 2: mean |dv| = 1.5.
     assert out["dims"] == [2, 0]
     assert np.allclose(out["effect"], 1.5 * np.abs(w[:, [2, 0]]).mean(axis=0))
@@ -430,7 +430,7 @@ def test_traversal_entangled_and_dead_dimensions():
 
     z = np.zeros((20, 3))
     z[:, 1] = np.where(np.arange(20) < 10, 1.0, -1.0)
-    out = m.traversal_effects(decode, z, np.linspace(-1, 1, 5), dims=[0, 2])
+    out = traversal.traversal_effects(decode, z, np.linspace(-1, 1, 5), dims=[0, 2])
     # 10 images with +u, 10 with -u: (|sum u|^2 - n) / (n (n - 1)) = -20 / 380.
     assert out["consistency"][0] == pytest.approx(-20 / 380)
     assert out["effect"][0] == pytest.approx(0.5 * pattern.mean())
@@ -446,9 +446,9 @@ def test_traversal_batches_decode_calls():
         return decode(z)
 
     z = np.random.default_rng(21).normal(size=(7, 3))
-    small = m.traversal_effects(counting, z, np.linspace(-2, 2, 4), batch_size=5)
+    small = traversal.traversal_effects(counting, z, np.linspace(-2, 2, 4), batch_size=5)
     assert max(sizes) <= 5 and sum(sizes) == 3 * 7 * 4
-    large = m.traversal_effects(decode, z, np.linspace(-2, 2, 4))
+    large = traversal.traversal_effects(decode, z, np.linspace(-2, 2, 4))
     assert np.allclose(small["effect"], large["effect"])
     assert np.allclose(small["consistency"], large["consistency"])
 
@@ -457,13 +457,13 @@ def test_traversal_rejects_bad_arguments():
     decode, _ = linear_decoder(3, seed=22)
     z = np.zeros((4, 3))
     with pytest.raises(ValueError, match=r"dims \[3\] are out of range"):
-        m.traversal_effects(decode, z, [0.0, 1.0], dims=[0, 3])
+        traversal.traversal_effects(decode, z, [0.0, 1.0], dims=[0, 3])
     with pytest.raises(ValueError, match="values must be a 1-D finite sequence"):
-        m.traversal_effects(decode, z, [1.0])
+        traversal.traversal_effects(decode, z, [1.0])
     with pytest.raises(ValueError, match="decode returned 1 images for 8 latents"):
-        m.traversal_effects(lambda zz: np.zeros((1, 784)), z, [0.0, 1.0])
+        traversal.traversal_effects(lambda zz: np.zeros((1, 784)), z, [0.0, 1.0])
     with pytest.raises(ValueError, match="at least 2 rows"):
-        m.traversal_effects(decode, z[:1], [0.0, 1.0])
+        traversal.traversal_effects(decode, z[:1], [0.0, 1.0])
 
 
 # --------------------------------------------------------------------------- #
@@ -477,7 +477,7 @@ def flatten(x):
 
 def test_noise_robustness_identity_model_known_answers():
     images = np.full((60, 28, 28), 0.5)
-    out = m.noise_robustness(flatten, lambda x: x, images, [0.0, 0.01], seed=0)
+    out = noise.noise_robustness(flatten, lambda x: x, images, [0.0, 0.01], seed=0)
     assert [row["std"] for row in out] == [0.0, 0.01]
     assert out[0]["latent_shift_mean"] == 0.0 and out[0]["recon_mse_noisy"] == 0.0
     # std 0.01 around 0.5 never clips: MSE ~ std^2, ||noise|| ~ std * sqrt(784).
@@ -491,7 +491,7 @@ def test_noise_robustness_clamps_to_unit_range():
     # = (Phi(1) - 1/2 - phi(1)) + (1 - Phi(1)) = 0.0994 + 0.1587 = 0.2581.
     # 200 * 784 draws put the sample mean within ~0.001 (1 sd) of that.
     images = np.zeros((200, 28, 28))
-    (row,) = m.noise_robustness(flatten, lambda x: x, images, [1.0], seed=1)
+    (row,) = noise.noise_robustness(flatten, lambda x: x, images, [1.0], seed=1)
     assert row["input_mse"] == pytest.approx(0.2581, abs=0.005)
     assert row["recon_mse_noisy"] == row["input_mse"]
 
@@ -502,12 +502,12 @@ def test_noise_robustness_constant_model_and_seeding():
     def encode_const(x):
         return np.zeros((x.shape[0], 4))
 
-    out = m.noise_robustness(encode_const, lambda x: np.zeros_like(x), images, [0.3], seed=3)
+    out = noise.noise_robustness(encode_const, lambda x: np.zeros_like(x), images, [0.3], seed=3)
     assert out[0]["latent_shift_mean"] == 0.0
     assert out[0]["recon_mse_noisy"] == pytest.approx(np.mean(images**2))
-    a = m.noise_robustness(flatten, lambda x: x, images, [0.2, 0.4], seed=5)
-    b = m.noise_robustness(flatten, lambda x: x, images, [0.2, 0.4], seed=5)
-    c = m.noise_robustness(flatten, lambda x: x, images, [0.2, 0.4], seed=6)
+    a = noise.noise_robustness(flatten, lambda x: x, images, [0.2, 0.4], seed=5)
+    b = noise.noise_robustness(flatten, lambda x: x, images, [0.2, 0.4], seed=5)
+    c = noise.noise_robustness(flatten, lambda x: x, images, [0.2, 0.4], seed=6)
     assert a == b and a != c
     assert a[1]["latent_shift_mean"] > a[0]["latent_shift_mean"]
 
@@ -515,23 +515,23 @@ def test_noise_robustness_constant_model_and_seeding():
 def test_noise_robustness_rejects_bad_arguments():
     ok = np.zeros((2, 28, 28))
     with pytest.raises(ValueError, match=r"images01 must have shape \(n, H, W\)"):
-        m.noise_robustness(flatten, flatten, np.zeros((2, 784)), [0.1])
+        noise.noise_robustness(flatten, flatten, np.zeros((2, 784)), [0.1])
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
-        m.noise_robustness(flatten, flatten, ok + 2.0, [0.1])
+        noise.noise_robustness(flatten, flatten, ok + 2.0, [0.1])
     with pytest.raises(ValueError, match="stds must be"):
-        m.noise_robustness(flatten, flatten, ok, [-0.1])
+        noise.noise_robustness(flatten, flatten, ok, [-0.1])
     with pytest.raises(ValueError, match="seed must be a non-negative int"):
-        m.noise_robustness(flatten, flatten, ok, [0.1], seed=-1)
+        noise.noise_robustness(flatten, flatten, ok, [0.1], seed=-1)
 
 
 def test_importance_estimators_reject_bad_sizes():
     z, f = factor_data(50, seed=23)
     with pytest.raises(ValueError, match="n_estimators must be a positive int; got 0"):
-        m.forest_importances(z, f[:, 0], n_estimators=0)
+        dci.forest_importances(z, f[:, 0], n_estimators=0)
     with pytest.raises(ValueError, match="max_depth must be a positive int; got -2"):
-        m.importance_matrix(z, f, z, f, np.array([True, False, False]), max_depth=-2)
+        dci.importance_matrix(z, f, z, f, np.array([True, False, False]), max_depth=-2)
     with pytest.raises(ValueError, match="y must have shape"):
-        m.gbt_importances(z, f[:10, 0])
+        dci.gbt_importances(z, f[:10, 0])
 
 
 # --------------------------------------------------------------------------- #
@@ -546,7 +546,7 @@ def test_tsne_kl_three_points_on_a_line():
     # P puts 1/2 on (0,1) and on (1,0): KL = 2 * 1/2 * log((1/2) / (5/24)) = log(12/5).
     y = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
     p = sparse.csr_matrix(([0.5, 0.5], ([0, 1], [1, 0])), shape=(3, 3))
-    assert m.tsne_kl_divergence(p, y) == pytest.approx(np.log(12 / 5), rel=1e-12)
+    assert tsne.tsne_kl_divergence(p, y) == pytest.approx(np.log(12 / 5), rel=1e-12)
 
 
 def test_tsne_kl_is_zero_when_p_equals_q_and_chunking_does_not_matter():
@@ -556,8 +556,8 @@ def test_tsne_kl_is_zero_when_p_equals_q_and_chunking_does_not_matter():
     w = 1.0 / (1.0 + np.sum((y[:, None] - y[None]) ** 2, axis=2))
     np.fill_diagonal(w, 0.0)
     p = sparse.csr_matrix(w / w.sum())
-    assert m.tsne_kl_divergence(p, y) == pytest.approx(0.0, abs=1e-12)
-    assert m.tsne_kl_divergence(p, y, chunk=7) == pytest.approx(m.tsne_kl_divergence(p, y), abs=1e-12)
+    assert tsne.tsne_kl_divergence(p, y) == pytest.approx(0.0, abs=1e-12)
+    assert tsne.tsne_kl_divergence(p, y, chunk=7) == pytest.approx(tsne.tsne_kl_divergence(p, y), abs=1e-12)
 
 
 def test_tsne_kl_rejects_bad_affinities():
@@ -565,6 +565,6 @@ def test_tsne_kl_rejects_bad_affinities():
 
     y = np.zeros((3, 2))
     with pytest.raises(ValueError, match="sparse"):
-        m.tsne_kl_divergence(np.eye(3), y)
+        tsne.tsne_kl_divergence(np.eye(3), y)
     with pytest.raises(ValueError, match="summing to 1"):
-        m.tsne_kl_divergence(sparse.csr_matrix(([0.2], ([0], [1])), shape=(3, 3)), y)
+        tsne.tsne_kl_divergence(sparse.csr_matrix(([0.2], ([0], [1])), shape=(3, 3)), y)

@@ -9,14 +9,8 @@ import pytest
 import torch
 
 from latent_atlas.config import load_params
-from latent_atlas.models.autoencoders import (
-    Checkpoint,
-    ModelConfig,
-    build_model,
-    count_parameters,
-    load_checkpoint,
-    save_checkpoint,
-)
+from latent_atlas.models.autoencoders import ModelConfig, build_model, count_parameters
+from latent_atlas.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
 PROJECT = Path(__file__).resolve().parents[1]
 PARAMS = load_params(PROJECT / "params.yaml")

@@ -46,9 +46,10 @@ from tests_support import (
 )
 
 from latent_atlas import io
-from latent_atlas.config import ConfigError, Params, load_params, parse_params
+from latent_atlas.config import Params, load_params, parse_params
+from latent_atlas.data import download, idx, sources
 from latent_atlas.data import mnist as D
-from latent_atlas.errors import DamagedFileError, DataError, MissingFileError
+from latent_atlas.errors import ConfigError, DamagedFileError, DataError, MissingFileError
 
 # --------------------------------------------------------------------------- #
 # damaged checkpoints and latent files
@@ -81,12 +82,8 @@ def pipeline_files(tmp_path_factory) -> Path:
     import torch
 
     from latent_atlas.data.mnist import MNISTArrays, save_arrays
-    from latent_atlas.models.autoencoders import (
-        Checkpoint,
-        ModelConfig,
-        build_model,
-        save_checkpoint,
-    )
+    from latent_atlas.models.autoencoders import ModelConfig, build_model
+    from latent_atlas.models.checkpoint import Checkpoint, save_checkpoint
     from latent_atlas.models.inference import run_model
 
     root = scratch_project(tmp_path_factory.mktemp("faults") / "proj")
@@ -113,7 +110,7 @@ def pipeline_files(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("how", ["truncated", "flipped", "garbage", "empty"])
 def test_damaged_checkpoint_is_refused_naming_the_file(pipeline_files, tmp_path, how):
-    from latent_atlas.models.autoencoders import load_checkpoint
+    from latent_atlas.models.checkpoint import load_checkpoint
 
     path = tmp_path / "classifier.pt"
     shutil.copy(pipeline_files / CKPT, path)
@@ -162,9 +159,9 @@ MARGIN_S = 2.0
 ONE_LABEL = b"\x00\x00\x08\x01\x00\x00\x00\x01\x07"  # a 1-label IDX file
 
 
-def one_archive_manifest(*mirrors: str) -> D.Manifest:
-    return D.Manifest(mirrors, {"test_labels": D.md5(gzip.compress(ONE_LABEL, mtime=0))},
-                      {"test_labels": ("t10k-labels-idx1-ubyte", D.md5(ONE_LABEL))})
+def one_archive_manifest(*mirrors: str) -> download.Manifest:
+    return download.Manifest(mirrors, {"test_labels": idx.md5(gzip.compress(ONE_LABEL, mtime=0))},
+                      {"test_labels": ("t10k-labels-idx1-ubyte", idx.md5(ONE_LABEL))})
 
 
 @pytest.mark.parametrize("make_server", [
@@ -179,7 +176,7 @@ def test_download_gives_up_within_its_timeout(tmp_path, make_server):
     with make_server() as server:
         start = time.monotonic()
         with pytest.raises(DataError, match="could not download") as info:
-            D.load_download(tmp_path / "raw", timeout_s=TIMEOUT_S, manifest=one_archive_manifest(server.url))
+            sources.load_download(tmp_path / "raw", timeout_s=TIMEOUT_S, manifest=one_archive_manifest(server.url))
         elapsed = time.monotonic() - start
     assert elapsed < TIMEOUT_S + MARGIN_S, f"gave up after {elapsed:.1f} s"
     message = str(info.value)
@@ -193,9 +190,9 @@ def test_slow_but_steady_download_is_not_cut_off(tmp_path):
     body = np.random.default_rng(1).integers(0, 256, 5 * 65536, dtype=np.uint8).tobytes()
     with TrickleServer(interval_s=0.25, chunk=65536, fast_headers=True, body=body) as server:
         start = time.monotonic()
-        got = D.fetch(f"{server.url}slow.gz", tmp_path / "slow.gz", timeout_s=TIMEOUT_S)
+        got = download.fetch(f"{server.url}slow.gz", tmp_path / "slow.gz", timeout_s=TIMEOUT_S)
         elapsed = time.monotonic() - start
-    assert got == D.md5(body) and (tmp_path / "slow.gz").read_bytes() == body
+    assert got == idx.md5(body) and (tmp_path / "slow.gz").read_bytes() == body
     assert elapsed > TIMEOUT_S
 
 
@@ -203,10 +200,10 @@ def test_download_tries_every_mirror_once_each_within_the_timeout(tmp_path, monk
     with SilentServer() as silent, TrickleServer() as trickle:
         refused = f"http://{LOOPBACK}:{free_port()}/"
         mirrors = [silent.url, trickle.url, refused]
-        monkeypatch.setattr(D, "mirror_manifest", lambda: one_archive_manifest(*mirrors))
+        monkeypatch.setattr(download, "mirror_manifest", lambda: one_archive_manifest(*mirrors))
         start = time.monotonic()
         with pytest.raises(DataError) as info:
-            D.load_mnist("download", local_dir=tmp_path, cache_dir=tmp_path / "raw", timeout_s=TIMEOUT_S, seed=0)
+            sources.load_mnist("download", local_dir=tmp_path, cache_dir=tmp_path / "raw", timeout_s=TIMEOUT_S, seed=0)
         elapsed = time.monotonic() - start
     assert elapsed < 2 * TIMEOUT_S + MARGIN_S, f"gave up after {elapsed:.1f} s"
     for mirror in mirrors:
@@ -215,9 +212,9 @@ def test_download_tries_every_mirror_once_each_within_the_timeout(tmp_path, monk
 
 def test_auto_source_falls_back_when_the_mirror_trickles(tmp_path, monkeypatch):
     with TrickleServer() as trickle:
-        monkeypatch.setattr(D, "mirror_manifest", lambda: one_archive_manifest(trickle.url))
+        monkeypatch.setattr(download, "mirror_manifest", lambda: one_archive_manifest(trickle.url))
         start = time.monotonic()
-        data = D.load_mnist("auto", local_dir=tmp_path, cache_dir=tmp_path / "raw", timeout_s=TIMEOUT_S, seed=0)
+        data = sources.load_mnist("auto", local_dir=tmp_path, cache_dir=tmp_path / "raw", timeout_s=TIMEOUT_S, seed=0)
         assert time.monotonic() - start < TIMEOUT_S + MARGIN_S + 30  # + loading the bundled digits
     assert data.source == "bundled"
 
@@ -422,23 +419,23 @@ class RedirectServer(TrickleServer):
 def test_fetch_stops_at_the_size_cap_and_the_archive_is_not_kept(tmp_path, make_server):
     with make_server() as server:
         with pytest.raises(DataError, match="over the 1000-byte cap|more than the 1000-byte cap"):
-            D.fetch(f"{server.url}big.gz", tmp_path / "big.gz", timeout_s=TIMEOUT_S, max_bytes=1000)
-        assert D.fetch(f"{server.url}big.gz", tmp_path / "ok.gz", timeout_s=TIMEOUT_S, max_bytes=5000) == \
-            D.md5(b"x" * 5000)
+            download.fetch(f"{server.url}big.gz", tmp_path / "big.gz", timeout_s=TIMEOUT_S, max_bytes=1000)
+        assert download.fetch(f"{server.url}big.gz", tmp_path / "ok.gz", timeout_s=TIMEOUT_S, max_bytes=5000) == \
+            idx.md5(b"x" * 5000)
 
 
 def test_a_redirect_to_plain_http_is_refused_before_connecting(tmp_path):
     # example.org is never contacted: the redirect is refused while being parsed.
     refused = r"http://example.org/mnist.gz is not allowed: downloads use https"
     with RedirectServer("http://example.org/mnist.gz") as server, pytest.raises(DataError, match=refused):
-        D.fetch(f"{server.url}mnist.gz", tmp_path / "m.gz", timeout_s=TIMEOUT_S)
+        download.fetch(f"{server.url}mnist.gz", tmp_path / "m.gz", timeout_s=TIMEOUT_S)
 
 
 def test_load_download_reports_a_wrong_md5_and_keeps_nothing(tmp_path):
     wrong_md5 = r"t10k-labels-idx1-ubyte.gz \(md5 [0-9a-f]{32} != "
     with NoLengthServer(body=gzip.compress(b"not the archive")) as server, \
             pytest.raises(DataError, match=wrong_md5) as info:
-        D.load_download(tmp_path / "raw", timeout_s=TIMEOUT_S, manifest=one_archive_manifest(server.url))
+        sources.load_download(tmp_path / "raw", timeout_s=TIMEOUT_S, manifest=one_archive_manifest(server.url))
     assert server.url in str(info.value)
     assert not list((tmp_path / "raw").iterdir())
 
@@ -597,13 +594,13 @@ def fake_mnist_mirror(folder: Path, port: int) -> Path:
     (served, once a server runs, at http://127.0.0.1:<port>/)."""
     rng = np.random.default_rng(0)
     files = {}
-    for key, (stem, _) in D.IDX_FILES.items():
+    for key, (stem, _) in idx.IDX_FILES.items():
         n = 6 if key.startswith("train") else 4
         array = rng.integers(0, 256, (n, 28, 28) if key.endswith("images") else n, dtype=np.uint8)
-        idx = bytes([0, 0, 8, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape) + array.tobytes()
-        archive = gzip.compress(idx, mtime=0)
+        raw = bytes([0, 0, 8, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape) + array.tobytes()
+        archive = gzip.compress(raw, mtime=0)
         (folder / f"{stem}.gz").write_bytes(archive)
-        files[key] = {"stem": stem, "archive_md5": D.md5(archive), "idx_md5": D.md5(idx)}
+        files[key] = {"stem": stem, "archive_md5": idx.md5(archive), "idx_md5": idx.md5(raw)}
     manifest = folder / "manifest.json"
     manifest.write_text(json.dumps({"mirrors": [f"http://{LOOPBACK}:{port}/"], "files": files}))
     return manifest
@@ -651,7 +648,7 @@ def test_offline_fallback_is_never_cached_and_the_next_repro_fetches_mnist(tmp_p
     params["data"].update(source="auto", limit=None, timeout_s=2.0)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     repo = Repo(root)
-    repo.env[D.MANIFEST_ENV] = str(manifest)
+    repo.env[download.MANIFEST_ENV] = str(manifest)
     repo.run("git", "init", "-q")
     repo.dvc("init", "-q")
     repo.commit("download and a stand-in for what reads the data")
@@ -677,6 +674,6 @@ def test_offline_fallback_is_never_cached_and_the_next_repro_fetches_mnist(tmp_p
     assert ran_stages(online.stdout) == {"download", "count"}
     assert (root / "data/n_images.txt").read_text() == "10"
     # The verified archives stay in data/raw: the next repro needs no mirror.
-    assert sorted(p.name for p in (root / "data/raw").iterdir()) == sorted(f"{s}.gz" for s, _ in D.IDX_FILES.values())
+    assert sorted(p.name for p in (root / "data/raw").iterdir()) == sorted(f"{s}.gz" for s, _ in idx.IDX_FILES.values())
     assert ran_stages(repo.dvc("repro").stdout) == {"download"}
     assert json.loads((root / "metrics/data.json").read_text())["source"] == "download"

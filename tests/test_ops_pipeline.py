@@ -47,7 +47,8 @@ from tests_support import (
     stop_process_group,
 )
 
-from latent_atlas.tracking import runs as tracking
+from latent_atlas.tracking import models as tracking_models
+from latent_atlas.tracking import store
 
 pytestmark = pytest.mark.e2e
 
@@ -124,8 +125,8 @@ def mlflow_client(uri: str):
 
 def experiment_runs(uri: str):
     client = mlflow_client(uri)
-    experiment = client.get_experiment_by_name(tracking.EXPERIMENT_NAME)
-    assert experiment is not None, f"no {tracking.EXPERIMENT_NAME} experiment at {uri}"
+    experiment = client.get_experiment_by_name(store.EXPERIMENT_NAME)
+    assert experiment is not None, f"no {store.EXPERIMENT_NAME} experiment at {uri}"
     return experiment, client.search_runs([experiment.experiment_id], max_results=1000)
 
 
@@ -302,7 +303,7 @@ def server_rerun(built, shared_server) -> tuple[str, ...]:
 
 
 def test_the_pipeline_run_logs_to_the_shared_server(built, shared_server, server_rerun, tmp_path):
-    from latent_atlas.models.autoencoders import load_checkpoint
+    from latent_atlas.models.checkpoint import load_checkpoint
 
     root = built.repo.root
     experiment, runs = experiment_runs(shared_server.url)
@@ -330,7 +331,7 @@ def test_the_pipeline_run_logs_to_the_shared_server(built, shared_server, server
     assert not (root / "mlartifacts").exists() or not list((root / "mlartifacts").rglob(classifier.info.run_id))
 
     # The logged model loads back through the server.
-    model = tracking.load_model(f"runs:/{classifier.info.run_id}/model", store_uri=shared_server.url)
+    model = tracking_models.load_model(f"runs:/{classifier.info.run_id}/model", store_uri=shared_server.url)
     assert_same_latents(model, load_checkpoint(root / "models/classifier.pt"), built.snapshot / "data/mnist.npz")
 
 
@@ -340,7 +341,7 @@ def test_same_params_give_identical_results_on_cpu(built, server_rerun):
     bitwise equal; analysis metrics equal to ANALYSIS_REL_TOL (relative)."""
     import torch
 
-    from latent_atlas.models.autoencoders import load_checkpoint
+    from latent_atlas.models.checkpoint import load_checkpoint
 
     root, first = built.repo.root, built.snapshot
     compared = []
@@ -391,7 +392,7 @@ def assert_same_latents(model, ckpt, mnist_path: Path) -> np.ndarray:
 
 
 def test_models_in_mlflow_encode_like_the_dvc_checkpoints(built):
-    from latent_atlas.models.autoencoders import load_checkpoint
+    from latent_atlas.models.checkpoint import load_checkpoint
 
     store = built.baseline_store
     _, runs = experiment_runs(store)
@@ -399,7 +400,7 @@ def test_models_in_mlflow_encode_like_the_dvc_checkpoints(built):
     for variant in VARIANTS:
         ckpt = load_checkpoint(built.snapshot / "models" / f"{variant}.pt")
         run_id = next(r.info.run_id for r in runs if r.data.tags.get("variant") == variant)
-        by_run = tracking.load_model(f"runs:/{run_id}/model", store_uri=store)
+        by_run = tracking_models.load_model(f"runs:/{run_id}/model", store_uri=store)
         latents = assert_same_latents(by_run, ckpt, built.snapshot / "data/mnist.npz")
         with np.load(built.snapshot / "data/latents" / f"{variant}.npz") as extracted:
             np.testing.assert_array_equal(latents, extracted["z_test"])  # what the extract stage wrote
@@ -410,7 +411,7 @@ def test_models_in_mlflow_encode_like_the_dvc_checkpoints(built):
         logged = client.search_logged_models(
             experiment_ids=[experiment_id], filter_string=f"source_run_id = '{run_id}'")
         assert len(logged) == 1, logged
-        by_id = tracking.load_model(logged[0].model_uri, store_uri=store)
+        by_id = tracking_models.load_model(logged[0].model_uri, store_uri=store)
         assert_same_latents(by_id, ckpt, built.snapshot / "data/mnist.npz")
         checked.append(variant)
     assert checked == list(VARIANTS)
@@ -424,7 +425,8 @@ def test_every_architecture_round_trips_through_mlflow(built, tmp_path):
     import torch
 
     from latent_atlas.config import load_params
-    from latent_atlas.models.autoencoders import REGISTRY, Checkpoint, build_model, save_checkpoint
+    from latent_atlas.models.autoencoders import REGISTRY, build_model
+    from latent_atlas.models.checkpoint import Checkpoint, save_checkpoint
 
     params = load_params(PROJECT / "params.yaml")
     first_of_arch = {}
@@ -440,12 +442,12 @@ def test_every_architecture_round_trips_through_mlflow(built, tmp_path):
         ckpt = Checkpoint(model_config=config.to_dict(), state_dict=model.state_dict(), variant=name, params={},
                           input_range=variant.input_range, data_checksum="", data_source="")
         save_checkpoint(tmp_path / f"{name}.pt", ckpt)
-        with tracking._using_store(built.baseline_store), mlflow.start_run(
+        with tracking_models._using_store(built.baseline_store), mlflow.start_run(
                 experiment_id=experiment.experiment_id, run_name=f"round trip {name}") as run:
-            info = tracking.log_model(tmp_path / f"{name}.pt")
+            info = tracking_models.log_model(tmp_path / f"{name}.pt")
         assert list(info.signature.outputs.to_dict()[0]["tensor-spec"]["shape"]) == [-1, config.latent_dim]
         path_before = list(sys.path)
-        loaded = tracking.load_model(f"runs:/{run.info.run_id}/model", store_uri=built.baseline_store)
+        loaded = tracking_models.load_model(f"runs:/{run.info.run_id}/model", store_uri=built.baseline_store)
         assert sys.path == path_before
         assert_same_latents(loaded, ckpt, built.snapshot / "data/mnist.npz")
 
@@ -465,10 +467,10 @@ def test_a_tampered_model_artifact_is_refused(built, tmp_path):
     try:
         weights[0].write_bytes(original[:-64] + bytes(64))
         with pytest.raises(TrackingError, match="modified"):
-            tracking.load_model(f"runs:/{run.info.run_id}/model", store_uri=built.baseline_store)
+            tracking_models.load_model(f"runs:/{run.info.run_id}/model", store_uri=built.baseline_store)
     finally:
         weights[0].write_bytes(original)
-    tracking.load_model(f"runs:/{run.info.run_id}/model", store_uri=built.baseline_store)  # intact again
+    tracking_models.load_model(f"runs:/{run.info.run_id}/model", store_uri=built.baseline_store)  # intact again
 
 
 # --------------------------------------------------------------------------- #
@@ -493,7 +495,7 @@ def leftovers(root: Path) -> list[str]:
 
 
 def test_killed_training_leaves_nothing_half_written_and_repro_recovers(built, tmp_path):
-    from latent_atlas.models.autoencoders import load_checkpoint
+    from latent_atlas.models.checkpoint import load_checkpoint
 
     repo, root = built.repo, built.repo.root
     long_params = repo.params()

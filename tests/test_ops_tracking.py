@@ -26,8 +26,9 @@ from tests_support import (
     tiny_params,
 )
 
-from latent_atlas.tracking import runs as tracking
-from latent_atlas.tracking.runs import TrackingError
+from latent_atlas import commands
+from latent_atlas.errors import TrackingError
+from latent_atlas.tracking import store
 
 N_PARALLEL = 3  # 3 racing processes broke a fresh store in every trial without the lock
 
@@ -89,7 +90,7 @@ def test_parallel_stages_create_one_fresh_store(tmp_path):
     assert len({r["experiment_id"] for r in results}) == 1
 
     client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    experiments = [e for e in client.search_experiments() if e.name == tracking.EXPERIMENT_NAME]
+    experiments = [e for e in client.search_experiments() if e.name == store.EXPERIMENT_NAME]
     assert len(experiments) == 1
     runs = client.search_runs([experiments[0].experiment_id])
     assert sorted(r.data.metrics["worker"] for r in runs) == [float(i) for i in range(N_PARALLEL)]
@@ -107,7 +108,7 @@ def test_init_command_creates_the_store_up_front(tmp_path, monkeypatch, capsys):
     assert first.returncode == 0, first.stderr
     uri = f"sqlite:///{(root / 'mlflow.db').resolve()}"
     assert uri in first.stdout and "latent-atlas" in first.stdout, first.stdout
-    experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(tracking.EXPERIMENT_NAME)
+    experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(store.EXPERIMENT_NAME)
     assert experiment is not None and f"id {experiment.experiment_id})" in first.stdout
     assert experiment.artifact_location == (root / "mlartifacts").resolve().as_uri()
 
@@ -115,7 +116,7 @@ def test_init_command_creates_the_store_up_front(tmp_path, monkeypatch, capsys):
     unreachable = f"http://{LOOPBACK}:{free_port()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", unreachable)
     for command in ("init", "check"):
-        assert tracking.main([command]) == 2
+        assert commands.main(["tracking", command]) == 2
         err = capsys.readouterr().err
         assert f"MLFLOW_TRACKING_URI={unreachable}" in err and len(err.strip().splitlines()) == 1
 
@@ -126,19 +127,19 @@ def test_store_lock_is_released_when_its_holder_dies(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
         from latent_atlas.tracking import runs as tracking
-        with tracking.store_lock({uri!r}):
+        with store.store_lock({uri!r}):
             print("held", flush=True)
             time.sleep(600)
     """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(TrackingError, match="mlflow.db-init.lock"), tracking.store_lock(uri, timeout_s=0.5):
+        with pytest.raises(TrackingError, match="mlflow.db-init.lock"), store.store_lock(uri, timeout_s=0.5):
             pass
     finally:
         holder.kill()
         holder.wait(timeout=30)
     start = time.monotonic()
-    with tracking.store_lock(uri, timeout_s=5):
+    with store.store_lock(uri, timeout_s=5):
         pass
     assert time.monotonic() - start < 2
 
@@ -148,7 +149,7 @@ def test_check_server_gives_up_on_a_silent_server():
         uri = server.url.rstrip("/")
         start = time.monotonic()
         with pytest.raises(TrackingError, match=f"MLFLOW_TRACKING_URI={uri}") as info:
-            tracking.check_server(uri, timeout_s=1.0)
+            server.check_server(uri, timeout_s=1.0)
         assert time.monotonic() - start < 1.0 + 2.0
     assert "\n" not in str(info.value)
 
@@ -175,9 +176,9 @@ def test_track_stage_fails_before_reading_outputs_when_the_server_is_down(tmp_pa
 
 
 def test_tracking_module_names_its_store_files(tmp_path):
-    assert tracking.sqlite_path(f"sqlite:///{tmp_path}/mlflow.db") == (tmp_path / "mlflow.db").resolve()
-    assert tracking.sqlite_path("http://127.0.0.1:5000") is None
-    assert tracking.sqlite_path("file:///x/mlruns") is None
+    assert store.sqlite_path(f"sqlite:///{tmp_path}/mlflow.db") == (tmp_path / "mlflow.db").resolve()
+    assert store.sqlite_path("http://127.0.0.1:5000") is None
+    assert store.sqlite_path("file:///x/mlruns") is None
     # The lock file sits beside the store, where .gitignore's mlflow.db-* covers it.
-    with tracking.store_lock(f"sqlite:///{tmp_path / 'mlflow.db'}"):
+    with store.store_lock(f"sqlite:///{tmp_path / 'mlflow.db'}"):
         assert Path(tmp_path / "mlflow.db-init.lock").exists()

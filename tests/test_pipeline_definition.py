@@ -24,8 +24,12 @@ EXEMPT_MODULES = {
     "latent_atlas/cli.py": "parses --variant/--params and prints errors; computes nothing",
     "latent_atlas/errors.py": "exception classes only",
     "latent_atlas/paths.py": "where files live, not what they hold; each path is also spelled out in dvc.yaml",
+    "latent_atlas/executions.py": "execution ids (fresh each run by design); nothing downstream reads them but track",
+    "latent_atlas/tracking/store.py": "where the MLflow store is; the server check reads it before any work",
+    "latent_atlas/tracking/server.py": "checks the tracking server before any work; writes nothing",
     "latent_atlas/tracking/runs.py": "MLflow side only, in the track stage, after every output is written",
-    "latent_atlas/tracking/record.py": "execution ids (fresh each run by design) and MLflow records; nothing downstream reads them",
+    "latent_atlas/tracking/models.py": "MLflow side only, in the track stage, after every output is written",
+    "latent_atlas/tracking/record.py": "MLflow records built from the outputs; nothing downstream reads them",
     "latent_atlas/timing.py": "wall-clock timings printed to stderr; writes no output",
 }
 # Imports inside a function that only run when a stage calls that function;
@@ -169,14 +173,14 @@ def imported_modules(path: str) -> set[str]:
 
 def import_closure(script: str) -> set[str]:
     """Every latent_atlas module a stage script can run, following imports
-    transitively (not into tracking.py's: they serve MLflow logging alone)."""
+    transitively (not into tracking/'s: they serve MLflow alone)."""
     seen, todo = set(), [script]
     while todo:
         current = todo.pop()
         for module in imported_modules(current) - seen:
             if (current, module) not in LAZY_IMPORTS:
                 seen.add(module)
-                if module != "latent_atlas/tracking/runs.py":
+                if not module.startswith("latent_atlas/tracking/"):
                     todo.append(module)
     return seen
 

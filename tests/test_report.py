@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from latent_atlas import paths
-from latent_atlas.config import parse_params
+from latent_atlas.config import CompareParams, ReadingParams, parse_params
 from latent_atlas.data.mnist import TEST, TRAIN, MNISTArrays, save_arrays
 from latent_atlas.io import write_json
+from latent_atlas.report import claims
 from latent_atlas.report import summary as report
 
 
@@ -50,10 +51,12 @@ def analyses(acc16: float = 0.97, acc6: float = 0.95, mse6: float = 0.015) -> di
 # --------------------------------------------------------------------------- #
 
 
+READING = ReadingParams(full="classifier", reduced="classifier_z6", accuracy_tolerance=0.005)
+
+
 def reading_text(runs=None, **kw) -> str:
     found = analyses(**kw)
-    lines, _ = report.reading_section("classifier", "classifier_z6", found,
-                                      {n: details(m["latent_dim"]) for n, m in found.items()}, 0.005, runs)
+    lines, _ = report.reading_section(READING, found, {n: details(m["latent_dim"]) for n, m in found.items()}, runs)
     return "\n".join(lines)
 
 
@@ -105,11 +108,10 @@ def test_the_spectrum_sentence_reads_this_runs_numbers():
 
 
 def test_reading_without_the_variants_or_without_accuracy():
-    lines, reading = report.reading_section("classifier", "classifier_z6", {"classifier": metrics(16, 0.01)},
-                                            {}, 0.005)
+    lines, reading = report.reading_section(READING, {"classifier": metrics(16, 0.01)}, {})
     assert reading is None and "this run has no variant classifier_z6" in "\n".join(lines)
     found = {"a": metrics(16, 0.01), "b": metrics(6, 0.02)}
-    lines, reading = report.reading_section("a", "b", found, {}, 0.005)
+    lines, reading = report.reading_section(ReadingParams(full="a", reduced="b"), found, {})
     assert "accuracy_drop" not in reading and "cannot tell" in "\n".join(lines)
 
 
@@ -165,7 +167,7 @@ def test_summary_markdown_has_the_variant_table_and_relative_figures():
 
 
 def test_seed_metrics_merges_training_numbers_adds_the_curve_gap_and_names_pca_by_size():
-    found = report.seed_metrics({"dense": metrics(32, 0.008)},
+    found = claims.seed_metrics({"dense": metrics(32, 0.008)},
                                 {"dense": {"final_train_loss": 0.010, "final_val_loss": 0.011, "train_seconds": 3.0}},
                                 {"pca": {"k32": {"latent_dim": 32, "test_mse": 0.017}}})
     assert found["dense"]["val_train_gap"] == pytest.approx(0.1)
@@ -177,8 +179,10 @@ def sweep_seed(seed: int, mses: dict[int, float]) -> dict:
 
 
 def ledger(runs, sweep=("vanilla_z10", "vanilla_z2", "vanilla_z3")) -> dict[str, dict]:
-    claims = report.ledger_claims(runs, "classifier", "classifier_z6", 0.005, sweep)
-    return {row["claim"]: row for row in report.claims_json(claims, runs)}
+    compare = CompareParams(sweep=list(sweep), reading=ReadingParams(full="classifier", reduced="classifier_z6",
+                                                                      accuracy_tolerance=0.005))
+    checked = claims.ledger_claims(runs, compare)
+    return {row["claim"]: row for row in claims.claims_json(checked, runs)}
 
 
 def test_sweep_claims_follow_latent_size_and_pair_by_seed():
@@ -214,7 +218,7 @@ def test_a_non_finite_number_names_the_claim_it_breaks():
 
 def test_ledger_section_lists_every_claim_and_asks_for_replicates_on_one_seed():
     runs = {42: {**analyses(), "dense": {**metrics(32, 0.008), "val_train_gap": 0.02}}}
-    text = "\n".join(report.ledger_section(runs, "classifier", "classifier_z6", 0.005, ["vanilla_z2"]))
+    text = "\n".join(claims.ledger_section(runs, CompareParams(sweep=["vanilla_z2"], reading=READING)))
     for claim in ("about 97% test accuracy", "about 6 eigenvalues above 10", "classifier_z6 loses accuracy",
                   "deep AE test MSE", "deep AE k-means purity", "small conv AE test MSE",
                   "small conv AE k-means purity", "curves stay together"):

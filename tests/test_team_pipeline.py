@@ -27,7 +27,8 @@ from team_stack import (
 )
 from tests_support import make_repo
 
-from latent_atlas.tracking import runs as tracking
+from latent_atlas.tracking import models as tracking_models
+from latent_atlas.tracking import store
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +75,7 @@ def test_two_machines_share_experiments(team_server, moto_s3, tmp_path):
     assert {name: int(rows[name]["latent_dim"]) for name in EXPERIMENTS} == EXPERIMENTS
 
     client = MlflowClient(team_server.url)
-    experiment = client.get_experiment_by_name(tracking.EXPERIMENT_NAME)
+    experiment = client.get_experiment_by_name(store.EXPERIMENT_NAME)
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     for name, dim in EXPERIMENTS.items():
         parents = [r for r in runs if r.data.tags.get("role") == "pipeline" and r.data.tags["dvc_experiment"] == name]
@@ -93,6 +94,6 @@ def test_two_machines_share_experiments(team_server, moto_s3, tmp_path):
                  if child.info.run_id in key and key.endswith("checkpoint/classifier.pt")}
         assert len(in_s3) == 1, sorted(in_s3)
         assert md5(next(iter(in_s3.values()))) == md5(from_dvc)
-        model = tracking.load_model(f"runs:/{child.info.run_id}/model", store_uri=team_server.url)
+        model = tracking_models.load_model(f"runs:/{child.info.run_id}/model", store_uri=team_server.url)
         assert model.config.latent_dim == dim
         third.run("git", "reset", "-q", "--hard")

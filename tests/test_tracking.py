@@ -19,8 +19,12 @@ import pytest
 import torch
 
 from latent_atlas.errors import TrackingError
-from latent_atlas.models.autoencoders import Checkpoint, ModelConfig, build_model, save_checkpoint
+from latent_atlas.models.autoencoders import ModelConfig, build_model
+from latent_atlas.models.checkpoint import Checkpoint, save_checkpoint
+from latent_atlas.tracking import models as tracking_models
 from latent_atlas.tracking import runs as tracking
+from latent_atlas.tracking import server
+from latent_atlas.tracking import store as tracking_store
 from latent_atlas.tracking.record import DatasetRecord, PipelineRecord, VariantRecord
 
 
@@ -58,7 +62,7 @@ def runs(uri: str):
     from mlflow import MlflowClient
 
     client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name(tracking.EXPERIMENT_NAME)
+    experiment = client.get_experiment_by_name(tracking_store.EXPERIMENT_NAME)
     return client, experiment, client.search_runs([experiment.experiment_id], max_results=100)
 
 
@@ -78,7 +82,7 @@ def test_one_parent_with_a_child_per_variant(store, tmp_path):
     assert all(c.data.tags["restored"] == "false" and c.info.status == "FINISHED" for c in children.values())
     curve = client.get_metric_history(children["a"].info.run_id, "train_loss")
     assert [(m.step, m.value) for m in curve] == [(1, 0.9), (2, 0.7)]
-    model = tracking.load_model(f"runs:/{children['a'].info.run_id}/model")
+    model = tracking_models.load_model(f"runs:/{children['a'].info.run_id}/model")
     assert model.config.latent_dim == 3
 
 
@@ -155,10 +159,10 @@ def test_a_database_uri_needs_a_shared_artifact_root(monkeypatch):
     monkeypatch.delenv("LATENT_ATLAS_ARTIFACT_ROOT", raising=False)
     uri = "postgresql://user:secret@db.example/mlflow"
     with pytest.raises(TrackingError, match="LATENT_ATLAS_ARTIFACT_ROOT") as info:
-        tracking.artifact_location(uri)
+        tracking_store.artifact_location(uri)
     assert "secret" not in str(info.value)
     monkeypatch.setenv("LATENT_ATLAS_ARTIFACT_ROOT", "s3://bucket/mlflow")
-    assert tracking.artifact_location(uri) == "s3://bucket/mlflow"
+    assert tracking_store.artifact_location(uri) == "s3://bucket/mlflow"
 
 
 @pytest.mark.parametrize(("code", "body", "fix"), [
@@ -181,14 +185,14 @@ def test_check_server_calls_the_api_and_names_the_fix(code, body, fix):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    uri = f"http://127.0.0.1:{server.server_address[1]}"
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    uri = f"http://127.0.0.1:{httpd.server_address[1]}"
     try:
         start = time.monotonic()
         with pytest.raises(TrackingError, match=f"HTTP {code}") as info:
-            tracking.check_server(uri)
+            server.check_server(uri)
         assert time.monotonic() - start < 5
     finally:
-        server.shutdown()
+        httpd.shutdown()
     assert fix in str(info.value) and uri in str(info.value) and "\n" not in str(info.value)

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from tests_support import MlflowServer, Repo
 
-from latent_atlas.tracking import runs as tracking
+from latent_atlas.tracking import store
 
 pytestmark = pytest.mark.e2e
 
@@ -110,8 +110,8 @@ def mlflow_client(repo: Repo):
 
 def parent_runs(client, dvc_experiments: tuple[str, ...]) -> tuple[str, list]:
     """The experiment's id and the parent run of each DVC experiment, in that order."""
-    experiment = client.get_experiment_by_name(tracking.EXPERIMENT_NAME)
-    assert experiment is not None, f"no {tracking.EXPERIMENT_NAME} experiment in {client.tracking_uri}"
+    experiment = client.get_experiment_by_name(store.EXPERIMENT_NAME)
+    assert experiment is not None, f"no {store.EXPERIMENT_NAME} experiment in {client.tracking_uri}"
     parents = []
     for name in dvc_experiments:
         found = client.search_runs([experiment.experiment_id],
@@ -285,7 +285,7 @@ def test_mlflow_ui_compares_16_and_6(pipeline, browser, tmp_path):
         # the browser remembers it.
         driver.get(f"{server.url}/")
         click(driver, "//*[normalize-space(text())='Model training']", "the Model training switch", shots)
-        click(driver, f"//a[normalize-space()={literal(tracking.EXPERIMENT_NAME)}]", "the experiment's link", shots)
+        click(driver, f"//a[normalize-space()={literal(store.EXPERIMENT_NAME)}]", "the experiment's link", shots)
         for parent in parents:
             wait_until(driver, find(f"//a[normalize-space()={literal(parent.info.run_name)}]"),
                        f"the training run {parent.info.run_name}", shots)

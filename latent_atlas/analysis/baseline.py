@@ -16,13 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from latent_atlas.analysis import metrics as M
+from latent_atlas.analysis import clustering
 from latent_atlas.analysis.pca import covariance_spectrum
-from latent_atlas.data.morpho import MORPHO_NAMES, morphometrics_matrix
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ def pca_baseline(fit: PCAFit, test01, test_labels, ks: Sequence[int], kmeans_see
     out = {}
     for k in sorted(ks):
         codes = fit.encode(test, k)
-        purity = M.kmeans_purity(codes, test_labels, n_clusters=10, n_seeds=kmeans_seeds, seed=seed)
+        purity = clustering.kmeans_purity(codes, test_labels, n_clusters=10, n_seeds=kmeans_seeds, seed=seed)
         out[f"k{k}"] = {
             "latent_dim": int(k),
             "test_mse": float(np.mean((fit.decode(codes) - test) ** 2)),
@@ -84,41 +82,3 @@ def pca_baseline(fit: PCAFit, test01, test_labels, ks: Sequence[int], kmeans_see
             "purity_mean": purity["purity_mean"],
         }
     return out
-
-
-# --------------------------------------------------------------------------- #
-# ground-truth factors for DCI
-# --------------------------------------------------------------------------- #
-
-
-@dataclass(frozen=True)
-class Factors:
-    """Morphometrics of the test set and of a subset of the training set."""
-
-    test: np.ndarray  # (n_test, 6)
-    train: np.ndarray  # (m, 6)
-    train_index: np.ndarray  # (m,), rows of the training split
-    names: tuple[str, ...] = MORPHO_NAMES
-
-    def as_arrays(self) -> dict[str, np.ndarray]:
-        return {"test": self.test, "train": self.train, "train_index": self.train_index,
-                "names": np.asarray(self.names)}
-
-
-def measure_factors(test_images, train_images, n_train: int, seed: int, scale: int = 4) -> Factors:
-    """Morphometrics of every test image and `n_train` seeded training images (sorted)."""
-    n_avail = len(train_images)
-    if n_avail < 1:
-        raise ValueError("no training images to measure factors on")
-    index = M.subsample(n_avail, n_train, seed)
-    test, names = morphometrics_matrix(test_images, scale=scale)
-    train, _ = morphometrics_matrix(train_images[index], scale=scale)
-    return Factors(test, train, index.astype(np.int64), tuple(names))
-
-
-def load_factors(path: str | Path) -> Factors:
-    from latent_atlas.io import read_npz
-
-    arrays = read_npz(path, required=("test", "train", "train_index", "names"))
-    return Factors(arrays["test"], arrays["train"], arrays["train_index"],
-                   tuple(str(n) for n in arrays["names"]))

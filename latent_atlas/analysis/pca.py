@@ -90,3 +90,11 @@ def check_against_sklearn(x: np.ndarray, result: PCAResult, atol: float = 1e-8) 
     signs = np.sign(np.sum(ours * reference.components_, axis=1))
     if np.any(signs == 0) or not np.allclose(ours * signs[:, None], reference.components_, atol=1e-6):
         raise AssertionError("components differ from scikit-learn beyond a sign flip")
+
+
+
+
+def pca_directions(z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, top-k principal directions (d, k) and all eigenvalues (descending) of the codes."""
+    s = covariance_spectrum(z)
+    return s.mean, s.vectors[:, :k], s.eigenvalues

@@ -4,22 +4,25 @@ Every model exposes `encode(x) -> z`, `decode(z) -> x_hat` and
 `forward(x) -> dict` with at least "recon" and "latent". Inputs are always
 (B, 1, 28, 28) in the variant's input range; outputs have the same shape.
 A `ModelConfig` fully describes a model, and checkpoints store it beside the
-weights so any later stage rebuilds the exact network from the file alone.
+weights (latent_atlas.models.checkpoint) so any later stage rebuilds the exact
+network from the file alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from latent_atlas.errors import DamagedFileError, MissingFileError
-
-IMAGE_SHAPE = (1, 28, 28)
-N_PIXELS = 28 * 28
-N_CLASSES = 10
+from latent_atlas.models.arch import (
+    IMAGE_SHAPE,
+    N_CLASSES,
+    N_PIXELS,
+    SPATIAL_LATENT_SHAPE,
+    fixed_latent_dim,
+)
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,6 @@ class SpatialConvAutoencoder(Autoencoder):
     64x2x2 map so every analysis sees (B, 256) like the dense variants.
     """
 
-    LATENT_SHAPE = (64, 2, 2)
     convolutional = True
 
     def __init__(self, config: ModelConfig):
@@ -148,7 +150,7 @@ class SpatialConvAutoencoder(Autoencoder):
             nn.Flatten(),  # (B, 256)
         )
         self.decoder = nn.Sequential(
-            nn.Unflatten(1, self.LATENT_SHAPE),
+            nn.Unflatten(1, SPATIAL_LATENT_SHAPE),
             nn.ConvTranspose2d(64, 32, 3, stride=2), nn.ReLU(),  # (B, 32, 5, 5)
             nn.ConvTranspose2d(32, 16, 5, stride=3, padding=1), nn.ReLU(),  # (B, 16, 15, 15)
             nn.ConvTranspose2d(16, 1, 2, stride=2, padding=1),  # (B, 1, 28, 28)
@@ -167,82 +169,11 @@ REGISTRY: dict[str, type[Autoencoder]] = {
 def build_model(config: ModelConfig) -> Autoencoder:
     if config.arch not in REGISTRY:
         raise ValueError(f"arch={config.arch!r} is not allowed; use one of {sorted(REGISTRY)}")
-    if config.arch == "spatial_conv" and config.latent_dim != 256:
-        raise ValueError(f"latent_dim={config.latent_dim} is not allowed for spatial_conv; it is fixed at 256")
+    fixed = fixed_latent_dim(config.arch)
+    if fixed is not None and config.latent_dim != fixed:
+        raise ValueError(f"latent_dim={config.latent_dim} is not allowed for {config.arch}; it is fixed at {fixed}")
     return REGISTRY[config.arch](config)
 
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-# Per-epoch fields that differ between identical runs (training.train_model's
-# wall-clock "seconds"): they go to the metrics files, never into a checkpoint.
-RUN_VARYING_KEYS = frozenset({"seconds"})
-
-
-@dataclass
-class Checkpoint:
-    """Everything a later stage needs: weights, model config, params, data
-    checksum, and the losses per epoch.
-
-    Nothing that differs between identical runs (timings, timestamps, run ids):
-    identical inputs give identical bytes, so DVC reruns nothing downstream.
-    """
-
-    model_config: dict[str, Any]
-    state_dict: dict[str, torch.Tensor]
-    variant: str
-    params: dict[str, Any]
-    input_range: str
-    data_checksum: str
-    data_source: str
-    history: list[dict[str, float]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        varying = sorted({key for row in self.history for key in row} & RUN_VARYING_KEYS)
-        if varying:
-            raise ValueError(f"checkpoint history holds {varying}, which differ between identical runs; "
-                             "drop them (training.epoch_losses) and keep them in the metrics files")
-
-    def build(self) -> Autoencoder:
-        model = build_model(ModelConfig.from_dict(self.model_config))
-        model.load_state_dict(self.state_dict)
-        return model.eval()
-
-
-def save_checkpoint(path, ckpt: Checkpoint) -> None:
-    from latent_atlas.io import write_with
-
-    def save(tmp) -> None:
-        # Through a file object: given a path, torch.save names the archive's
-        # folder after the (random) temporary file, so the bytes would differ.
-        with open(tmp, "wb") as f:
-            torch.save(asdict(ckpt), f)
-
-    write_with(path, save)
-
-
-def load_checkpoint(path) -> Checkpoint:
-    import zipfile
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.exists():
-        raise MissingFileError(f"{path} does not exist; run the train stage first (dvc repro)")
-    try:
-        # torch.load does not check the zip's CRCs: a flipped byte in the weights
-        # would load silently as different weights.
-        with zipfile.ZipFile(path) as archive:
-            damaged = archive.testzip()
-        if damaged is not None:
-            raise ValueError(f"CRC mismatch in {damaged}")
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-        ckpt = Checkpoint(**raw)
-        ckpt.build()  # fails here, naming the file, if weights and config disagree
-    except Exception as exc:
-        raise DamagedFileError(
-            f"{path} is not a readable latent-atlas checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
-            "retrain it with dvc repro --force"
-        ) from None
-    return ckpt

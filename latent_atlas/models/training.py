@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from latent_atlas.errors import ConfigError, DivergedError
-from latent_atlas.models.autoencoders import RUN_VARYING_KEYS, Autoencoder
+from latent_atlas.models.checkpoint import RUN_VARYING_KEYS
+from latent_atlas.models.autoencoders import Autoencoder
 
 
 class TrainingDivergedError(DivergedError):

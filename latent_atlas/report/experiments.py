@@ -1,4 +1,4 @@
-"""`python -m latent_atlas.experiments`: DVC's experiments as one readable table.
+"""DVC's experiments as one readable table (`latent-atlas experiments`).
 
 `dvc exp show` lists every param and every metric of every stage (over a
 thousand columns here). This reads the same data (`dvc exp show --json`) and
@@ -10,7 +10,8 @@ away: `dvc exp diff`, `dvc metrics diff`, `dvc exp show --only-changed`.
 
 from __future__ import annotations
 
-import argparse
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -106,9 +107,17 @@ def format_cell(value: Any) -> str:
 
 
 def render(header: list[str], rows: list[list[Any]]) -> str:
+    """An aligned text table, one line per row."""
     cells = [header, *[[format_cell(v) for v in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+    return "".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+                   for row in cells)
+
+
+def render_csv(header: list[str], rows: list[list[Any]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *[[format_cell(v) for v in row] for row in rows]])
+    return out.getvalue()
 
 
 def dvc_exp_show(dvc_args: Sequence[str] = (), repo: Path = Path(".")) -> list[dict[str, Any]]:
@@ -120,36 +129,3 @@ def dvc_exp_show(dvc_args: Sequence[str] = (), repo: Path = Path(".")) -> list[d
         last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
         raise UserError(f"`dvc exp show --json {' '.join(dvc_args)}` failed in {repo.resolve()}: {last[0]}")
     return json.loads(result.stdout or "[]")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m latent_atlas.experiments",
-        description="One row per DVC experiment and variant: latent_dim, the params that differ and the "
-                    "headline numbers. Other arguments go to `dvc exp show` (e.g. -A, -n 3, --rev main).")
-    parser.add_argument("--variant", action="append", help="show only this variant (repeatable)")
-    parser.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
-    args, dvc_args = parser.parse_known_args(argv)
-    try:
-        header, rows, hidden = table_rows(dvc_exp_show(dvc_args), args.variant)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if not rows:
-        print(f"no finished experiment has {HEADLINE_METRICS}; run `dvc repro` or `dvc exp run` first",
-              file=sys.stderr)
-        return 2
-    if args.csv:
-        import csv
-
-        writer = csv.writer(sys.stdout)
-        writer.writerows([header, *[[format_cell(v) for v in row] for row in rows]])
-    else:
-        print(render(header, rows))
-    if hidden:
-        print(f"({hidden} more params differ: `dvc exp show --only-changed` lists them)", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

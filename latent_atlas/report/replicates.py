@@ -15,27 +15,25 @@ is skipped: it repeats the commit or the experiment last applied.
 
 Runs are grouped by every param except `seed`; each group gets, for every
 variant and headline metric, n, mean, sd and a Student-t 95% interval, and the
-ledger of the studies' claims with verdicts (latent_atlas.report.summary). Writes
+ledger of the studies' claims with verdicts (latent_atlas.report.claims). Writes
 reports/replicates.md and reports/replicates.json.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from latent_atlas import paths
-from latent_atlas.config import flatten
+from latent_atlas.config import CompareParams, flatten
 from latent_atlas.errors import UserError
 from latent_atlas.io import write_json, write_text
-from latent_atlas.report import experiments, stats
-from latent_atlas.report import summary as report
+from latent_atlas.report import claims, experiments, stats
 from latent_atlas.report.headline import HEADLINE_KEYS
+from latent_atlas.report.markdown import markdown_table
 
 REPLICATES_REPORT = Path("reports/replicates.md")
 REPLICATES_JSON = Path("reports/replicates.json")
@@ -47,7 +45,7 @@ class ReplicateError(UserError, ValueError):
 
 @dataclass(frozen=True)
 class Run:
-    """One finished pipeline run: its seed, its other params, its numbers by variant (report.seed_metrics)."""
+    """One finished pipeline run: its seed, its other params, its numbers by variant (claims.seed_metrics)."""
 
     name: str
     seed: int
@@ -77,7 +75,7 @@ def run_from_revision(name: str, revision: Mapping[str, Any]) -> Run | None:
         return None
     train = {v: found for v in variants if (found := experiments.metrics_file(revision, paths.train_metrics(v)))}
     return Run(name, int(params["seed"]), {k: v for k, v in params.items() if k != "seed"},
-               report.seed_metrics(analyses, train, experiments.metrics_file(revision, paths.BASELINE_METRICS)))
+               claims.seed_metrics(analyses, train, experiments.metrics_file(revision, paths.BASELINE_METRICS)))
 
 
 def gather_runs(rows: Sequence[Mapping[str, Any]]) -> tuple[list[Run], list[str]]:
@@ -142,33 +140,29 @@ def metric_table(group: Group, metrics: Sequence[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _reading(params: Mapping[str, Any]) -> tuple[str, str, float, list[str]]:
-    """The compare stage's settings the ledger needs: reading variants, margin, sweep."""
-    compare = params.get("compare", {})
-    reading = compare.get("reading", {})
-    return (reading.get("full", "classifier"), reading.get("reduced", "classifier_z6"),
-            float(reading.get("accuracy_tolerance", 0.005)), list(compare.get("sweep", [])))
+def _compare(params: Mapping[str, Any]) -> CompareParams:
+    """The compare settings a run used (the ledger's roles and margin), defaults filled in by config."""
+    return CompareParams.model_validate(params.get("compare") or {})
 
 
 def group_markdown(group: Group, label: Mapping[str, Any], metrics: Sequence[str]) -> list[str]:
     runs = group.by_seed()
-    full, reduced, tolerance, sweep = _reading(group.params)
     config = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in label.items()) or "the only configuration"
     lines = [f"## {config}", "",
              f"{len(runs)} seed{'s' if len(runs) != 1 else ''}: "
              + ", ".join(f"{run.seed} ({run.name})" for run in sorted(group.runs, key=lambda run: run.seed)) + ".", "",
              "### Headline metrics", "",
-             report.markdown_table(metric_table(group, metrics), (
+             markdown_table(metric_table(group, metrics), (
                  ("variant", "variant", "{}"), ("metric", "metric", "{}"), ("n", "n", "{}"),
                  ("mean", "mean", "{:.5g}"), ("sd", "sd", "{:.2g}"), ("ci_low", "95% CI low", "{:.5g}"),
                  ("ci_high", "95% CI high", "{:.5g}"))), ""]
-    ledger = report.ledger_section(runs, full, reduced, tolerance, sweep)
+    ledger = claims.ledger_section(runs, _compare(group.params))
     lines += ["#" + ledger[0], *ledger[1:]]
-    pca = report.pca_claims(runs)
+    pca = claims.pca_claims(runs)
     if pca:
         lines += ["### Autoencoders against PCA of the same size", "",
                   "Paired by seed: PCA's test MSE minus the autoencoder's.", "",
-                  report.claims_table(pca, runs), ""]
+                  claims.claims_table(pca, runs), ""]
     return lines
 
 
@@ -184,44 +178,28 @@ def replicate_report(groups: Sequence[Group], skipped: Sequence[str],
     for group, label in zip(groups, labels, strict=True):
         lines += group_markdown(group, label, metrics)
         runs = group.by_seed()
-        full, reduced, tolerance, sweep = _reading(group.params)
-        claims = [*report.ledger_claims(runs, full, reduced, tolerance, sweep), *report.pca_claims(runs)]
+        checked = [*claims.ledger_claims(runs, _compare(group.params)), *claims.pca_claims(runs)]
         out["groups"].append({"params_differing": label, "seeds": sorted(runs),
                               "experiments": {run.name: run.seed for run in group.runs},
                               "metrics": metric_table(group, metrics),
-                              "claims": report.claims_json(claims, runs)})
+                              "claims": claims.claims_json(checked, runs)})
     if skipped:
         lines += ["## Not included", "", *(f"- {line}" for line in skipped), ""]
     return "\n".join(lines).rstrip() + "\n", out
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m latent_atlas.replicates",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repo", type=Path, default=Path("."), help="the DVC repository (default: .)")
-    parser.add_argument("--all-commits", action="store_true", help="also read experiments on older commits")
-    parser.add_argument("--metric", action="append", dest="metrics",
-                        help=f"a metric to summarise (repeatable; default: those of {', '.join(HEADLINE_KEYS)} "
-                             "the runs have)")
-    parser.add_argument("--out", type=Path, default=REPLICATES_REPORT, help=f"markdown (default: {REPLICATES_REPORT})")
-    parser.add_argument("--json", type=Path, default=REPLICATES_JSON, help=f"JSON (default: {REPLICATES_JSON})")
-    args = parser.parse_args(argv)
-    try:
-        shown = experiments.dvc_exp_show(["--all-commits"] if args.all_commits else [], repo=args.repo)
-        runs, skipped = gather_runs(shown)
-        if not runs:
-            raise ReplicateError("no finished experiments with metrics/analyze files; run "
-                                 "`dvc exp run --queue -S seed=1,2,3,4,5` and `dvc queue start` first")
-        groups, duplicates = group_runs(runs)
-        metrics = choose_metrics(groups, args.metrics)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    text, data = replicate_report(groups, [*skipped, *duplicates], metrics)
-    write_text(args.out, text)
-    write_json(args.json, data)
-    print(f"{len(runs)} runs in {len(groups)} group(s), largest with {len(groups[0].runs)} seeds -> {args.out}")
+def write_report(shown: Sequence[Mapping[str, Any]], metrics: Sequence[str] | None, *, out: Path,
+                 json_out: Path) -> str:
+    """Gather, group and summarise the runs of `dvc exp show --json`; write the report and its JSON.
 
-
-if __name__ == "__main__":
-    main()
+    Returns one line saying what was written.
+    """
+    runs, skipped = gather_runs(shown)
+    if not runs:
+        raise ReplicateError("no finished experiments with metrics/analyze files; run "
+                             "`dvc exp run --queue -S seed=1,2,3,4,5` and `dvc queue start` first")
+    groups, duplicates = group_runs(runs)
+    text, data = replicate_report(groups, [*skipped, *duplicates], choose_metrics(groups, metrics))
+    write_text(out, text)
+    write_json(json_out, data)
+    return f"{len(runs)} runs in {len(groups)} group(s), largest with {len(groups[0].runs)} seeds -> {out}"

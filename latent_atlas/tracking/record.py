@@ -5,11 +5,9 @@ The `track` stage builds a PipelineRecord from files alone and hands it to
 (nested keys joined with "."), so a quantity has one name in `dvc metrics
 diff`, in MLflow and in the report.
 
-Each stage that trains or analyses also writes an execution record
-(metrics/runs/<stage>/<variant>.json: a fresh id per execution). DVC's run
-cache restores that file with the rest of the outputs, so when `track` finds
-an id that an earlier MLflow run already logged, those numbers were restored
-rather than computed in this pipeline run, and the child says so.
+Each variant's record carries the ids of the stage executions behind its
+files (latent_atlas.executions), so `track` can tell numbers restored from
+DVC's run cache from numbers computed in this pipeline run.
 """
 
 from __future__ import annotations
@@ -17,16 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import socket
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from latent_atlas import paths
 from latent_atlas.config import Params, flatten
-from latent_atlas.io import read_json, write_json
-from latent_atlas.tracking.runs import VARIANT_STAGES
+from latent_atlas.executions import VARIANT_STAGES, execution_id
+from latent_atlas.io import read_json
 
 MLFLOW_PARAM_MAX = 6000  # MLflow's limit on a param value's length
 
@@ -79,12 +75,6 @@ class PipelineRecord:
                 "Each child run is one variant's training and analysis in this run.")
 
 
-def mark_executed(stage: str, variant: str) -> Path:
-    """Record that `stage` really ran for `variant` (see the module docstring)."""
-    return write_json(paths.execution(stage, variant),
-                      {"execution_id": uuid.uuid4().hex, "host": socket.gethostname()})
-
-
 def scalar_metrics(obj: dict[str, Any], prefix: str = "") -> dict[str, float]:
     """The finite numbers of a metrics mapping, keyed as DVC flattens them (a.b.c)."""
     return {key: float(value) for key, value in flatten(obj, prefix).items()
@@ -120,7 +110,7 @@ def variant_record(name: str, params: Params) -> VariantRecord:
                  (paths.train_metrics(name), "metrics"), (paths.analysis(name), "metrics"),
                  (paths.analysis_details(name), "metrics"),
                  *[(p, "plots") for p in files_under(paths.plots(name))]]
-    executions = {stage: read_json(paths.execution(stage, name))["execution_id"] for stage in VARIANT_STAGES}
+    executions = {stage: execution_id(stage, name) for stage in VARIANT_STAGES}
     return VariantRecord(name=name, params=run_params, metrics=metrics, history=history_rows(paths.history(name)),
                          artifacts=artifacts, checkpoint=paths.checkpoint(name), executions=executions)
 

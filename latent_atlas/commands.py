@@ -1,0 +1,155 @@
+"""`latent-atlas`: the one command for users, with a subcommand per task.
+
+    latent-atlas experiments    DVC's experiments as one readable table
+    latent-atlas replicates     intervals and verdicts over replicate seeds
+    latent-atlas tracking init  create the MLflow store before parallel runs
+    latent-atlas tracking check call the tracking server's API
+
+The same flag means the same thing everywhere: --repo is the DVC repository,
+-A/--all-commits reads experiments of every commit. An unknown flag or a
+problem the user can fix is one line on stderr and exit code 2. The
+`python -m latent_atlas.experiments` (and .replicates, .tracking) forms call
+the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from latent_atlas.cli import USER_ERROR_EXIT, one_line
+from latent_atlas.errors import UserError
+
+PROG = "latent-atlas"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line naming it, then exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(USER_ERROR_EXIT)
+
+
+def _repository_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", type=Path, default=Path("."), help="the DVC repository (default: .)")
+    parser.add_argument("-A", "--all-commits", action="store_true",
+                        help="read the experiments of every commit, not only the current one")
+
+
+def _dvc_selection(args: argparse.Namespace) -> list[str]:
+    """The `dvc exp show` arguments our flags stand for."""
+    selection = ["--all-commits"] if args.all_commits else []
+    for rev in getattr(args, "rev", None) or []:
+        selection += ["--rev", rev]
+    if getattr(args, "num", None):
+        selection += ["--num", str(args.num)]
+    return selection
+
+
+# --- subcommands ------------------------------------------------------------------------
+
+
+def _experiments(args: argparse.Namespace) -> int:
+    from latent_atlas.report import experiments
+
+    header, rows, hidden = experiments.table_rows(
+        experiments.dvc_exp_show(_dvc_selection(args), repo=args.repo), args.variant)
+    if not rows:
+        raise UserError(f"no finished experiment has {experiments.HEADLINE_METRICS}; run `dvc repro` or "
+                        "`dvc exp run` first")
+    print(experiments.render_csv(header, rows) if args.csv else experiments.render(header, rows), end="")
+    if hidden:
+        print(f"({hidden} more params differ: `dvc exp show --only-changed` lists them)", file=sys.stderr)
+    return 0
+
+
+def _replicates(args: argparse.Namespace) -> int:
+    from latent_atlas.report import experiments, replicates
+
+    shown = experiments.dvc_exp_show(_dvc_selection(args), repo=args.repo)
+    summary = replicates.write_report(shown, args.metrics, out=args.repo / args.out, json_out=args.repo / args.json)
+    print(summary)
+    return 0
+
+
+def _tracking(args: argparse.Namespace) -> int:
+    from latent_atlas.tracking import server, store
+
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("alembic", "mlflow"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.action == "check":
+        server.check_server(store.tracking_uri())
+        print(f"ok: {store.display_uri()}")
+        return 0
+    from latent_atlas.tracking import runs  # imports mlflow: only `init` needs it
+
+    experiment_id = runs.setup()
+    print(f"MLflow store ready: {store.display_uri()} (experiment {store.EXPERIMENT_NAME!r}, id {experiment_id})")
+    return 0
+
+
+# --- the parser ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="latent-atlas: compare, replicate and track the pipeline's runs.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    exp = commands.add_parser(
+        "experiments", help="DVC's experiments as one table: a row per experiment and variant",
+        description="One row per DVC experiment and variant: latent_dim, the params that differ and the "
+                    "headline numbers (metrics/headline.json).")
+    _repository_flags(exp)
+    exp.add_argument("--rev", action="append", help="show experiments of this commit (repeatable)")
+    exp.add_argument("-n", "--num", type=int, help="also show this many commits before each --rev")
+    exp.add_argument("--variant", action="append", help="show only this variant (repeatable)")
+    exp.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
+    exp.set_defaults(run=_experiments, parser=exp)
+
+    from latent_atlas.report.headline import HEADLINE_KEYS
+    from latent_atlas.report.replicates import REPLICATES_JSON, REPLICATES_REPORT
+
+    rep = commands.add_parser(
+        "replicates", help="intervals and verdicts over experiments that differ only in seed",
+        description="Gather finished DVC experiments, group them by every param but seed, and write "
+                    "n, mean, sd and 95%% intervals with the ledger's verdicts.")
+    _repository_flags(rep)
+    rep.add_argument("--metric", action="append", dest="metrics",
+                     help=f"a metric to summarise (repeatable; default: those of {', '.join(HEADLINE_KEYS)} "
+                          "the runs have)")
+    rep.add_argument("--out", type=Path, default=REPLICATES_REPORT,
+                     help=f"markdown report, relative to --repo (default: {REPLICATES_REPORT})")
+    rep.add_argument("--json", type=Path, default=REPLICATES_JSON,
+                     help=f"its JSON twin, relative to --repo (default: {REPLICATES_JSON})")
+    rep.set_defaults(run=_replicates, parser=rep)
+
+    track = commands.add_parser(
+        "tracking", help="the MLflow store: create it, or check the server",
+        description="`init` creates the MLflow store (schema and experiment) before parallel runs, e.g. "
+                    "before `dvc queue start -j 2`; `check` calls the tracking server's API.")
+    track.add_argument("action", choices=("init", "check"))
+    track.set_defaults(run=_tracking, parser=track)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:  # named by the subcommand that refused them
+        args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except UserError as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return USER_ERROR_EXIT
+
+
+def entry_point() -> None:
+    """`[project.scripts]` target."""
+    sys.exit(main())
