@@ -47,12 +47,15 @@ from latent_atlas.analysis.tsne import (
 )
 from latent_atlas.analysis.variant import VariantInputs, analyze_arrays, available_cores
 from latent_atlas.config import TSNEParams, load_params  # noqa: E402
-from latent_atlas.data.factors import measure_factors
 from latent_atlas.data.mnist import TEST, TRAIN
+from latent_atlas.data.morpho import measure_factors
 from latent_atlas.data.sources import load_local
-from latent_atlas.models.autoencoders import build_model  # noqa: E402
+from latent_atlas.models.autoencoders import (
+    build_model,  # noqa: E402
+    model_config,
+)
 from latent_atlas.models.inference import decoder_fn, encoder_fn, run_model  # noqa: E402
-from latent_atlas.models.training import to_model_input, train_model  # noqa: E402
+from latent_atlas.models.training import to_model_input, train_config, train_model  # noqa: E402
 
 
 def synthetic_mnist(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -162,12 +165,12 @@ def main() -> None:
     for name in args.variants.split(","):
         variant = params.variant(name)
         torch.manual_seed(params.seed)
-        model = build_model(params.model_config_of(name))
+        model = build_model(model_config(params, name))
         start = time.perf_counter()
         if args.epochs > 0:
             train_model(model, to_model_input(train_images, variant.input_range),
                         torch.as_tensor(train_labels, dtype=torch.long),
-                        replace(params.train_config_of(name, "cpu"), epochs=args.epochs), progress=False)
+                        replace(train_config(params, name, "cpu"), epochs=args.epochs), progress=False)
         train_s = time.perf_counter() - start
         model = model.eval()
         start = time.perf_counter()

@@ -11,14 +11,14 @@ from dataclasses import replace
 import torch
 
 from latent_atlas.config import load_params
-from latent_atlas.models.autoencoders import build_model
-from latent_atlas.models.training import train_model
+from latent_atlas.models.autoencoders import build_model, model_config
+from latent_atlas.models.training import train_config, train_model
 
 
 def run(cuda_graph: bool, x, y, params, epochs: int):
     torch.manual_seed(0)
-    model = build_model(params.model_config_of("classifier")).cuda()
-    cfg = replace(params.train_config_of("classifier", "cuda"), epochs=epochs, cuda_graph=cuda_graph)
+    model = build_model(model_config(params, "classifier")).cuda()
+    cfg = replace(train_config(params, "classifier", "cuda"), epochs=epochs, cuda_graph=cuda_graph)
     history = train_model(model, x, y, cfg, progress=False)
     return model, [round(r["train_loss"], 6) for r in history]
 

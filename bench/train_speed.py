@@ -38,8 +38,8 @@ from latent_atlas.config import load_params
 from latent_atlas.data.idx import IDX_FILES
 from latent_atlas.data.mnist import TRAIN
 from latent_atlas.data.sources import load_local
-from latent_atlas.models.autoencoders import ModelConfig, build_model
-from latent_atlas.models.training import TrainConfig, to_model_input, train_model
+from latent_atlas.models.autoencoders import ModelConfig, build_model, model_config
+from latent_atlas.models.training import TrainConfig, to_model_input, train_config, train_model
 
 VARIANT = "classifier"  # the study's model, as params.yaml defines it
 
@@ -102,7 +102,7 @@ def conv_formats(images, labels, params, name: str, n_images: int, rounds: int,
     """A conv variant's recipe (batch, optimizer) on n_images, one epoch per run,
     each (memory format, oneDNN) setting once per round; median ms per step.
     threads: intra-op threads (default: the pipeline's TrainConfig.cpu_threads)."""
-    config, cfg = params.model_config_of(name), params.train_config_of(name, "cpu")
+    config, cfg = model_config(params, name), train_config(params, name, "cpu")
     cfg = replace(cfg, epochs=1, cpu_threads=threads or cfg.cpu_threads)
     variant = params.variant(name)
     x = to_model_input(images[:n_images], variant.input_range)
@@ -135,14 +135,14 @@ DEEP_STEPS = """
 import sys, torch
 from dataclasses import replace
 from latent_atlas.config import load_params
-from latent_atlas.models.autoencoders import build_model
-from latent_atlas.models.training import train_model
+from latent_atlas.models.autoencoders import build_model, model_config
+from latent_atlas.models.training import train_config, train_model
 params, n = load_params(sys.argv[1]), int(sys.argv[2])
 # cpu_threads=None: the threads come from the environment, which is what is compared.
-cfg = replace(params.train_config_of("deep", "cpu"), epochs=1, cpu_threads=None)
+cfg = replace(train_config(params, "deep", "cpu"), epochs=1, cpu_threads=None)
 torch.manual_seed(0)
 x, y = torch.rand(n, 1, 28, 28), torch.randint(0, 10, (n,))
-row = train_model(build_model(params.model_config_of("deep")), x, y, cfg, progress=False)[0]
+row = train_model(build_model(model_config(params, "deep")), x, y, cfg, progress=False)[0]
 print(1e3 * row["seconds"] / -(-n // cfg.batch_size))
 """
 
@@ -192,7 +192,7 @@ def main() -> None:
     if args.conv_formats:
         conv_formats(images, labels, params, args.conv_variant, args.images, args.rounds, args.threads)
         return
-    config, cfg = params.model_config_of(VARIANT), params.train_config_of(VARIANT, device)
+    config, cfg = model_config(params, VARIANT), train_config(params, VARIANT, device)
     steps = -(-len(labels) // cfg.batch_size)  # one epoch, last partial batch included
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{len(labels)} images, batch {cfg.batch_size}, {steps} steps per epoch")

@@ -19,13 +19,7 @@ import torch
 from latent_atlas.config import load_params
 from latent_atlas.data.mnist import TRAIN
 from latent_atlas.data.sources import load_local
-from latent_atlas.models.autoencoders import build_model
-from latent_atlas.models.training import (
-    resolve_device,
-    split_validation,
-    to_model_input,
-    train_model,
-)
+from latent_atlas.models.training import resolve_device, train_config, train_variant
 
 
 def main() -> None:
@@ -43,26 +37,18 @@ def main() -> None:
     print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}), "
           f"torch {torch.__version__}, {len(labels)} training images")
     total_start, total_steps = time.perf_counter(), 0
-    rows = []
     for name in names:
         variant = params.variants[name]
         start = time.perf_counter()
-        torch.manual_seed(params.seed)
-        model = build_model(params.model_config_of(name)).to(device)
-        train_idx, val_idx = split_validation(len(labels), variant.val_fraction, params.seed)
-        x = to_model_input(images, variant.input_range).to(device)
-        y = torch.as_tensor(labels, dtype=torch.long, device=device)
-        cfg = params.train_config_of(name, device)
-        cfg = replace(cfg, cuda_graph=cfg.cuda_graph and not args.no_graph)
-        history = train_model(model, x[train_idx], y[train_idx], cfg,
-                              x_val=x[val_idx] if len(val_idx) else None,
-                              y_val=y[val_idx] if len(val_idx) else None, progress=False)
+        cfg = train_config(params, name, device)
+        trained = train_variant(params, name, images, labels, device, progress=False,
+                                cfg=replace(cfg, cuda_graph=cfg.cuda_graph and not args.no_graph))
         seconds = time.perf_counter() - start
-        steps = variant.epochs * -(-len(train_idx) // variant.batch_size)
+        steps = variant.epochs * -(-trained.n_train // variant.batch_size)
         total_steps += steps
-        rows.append((name, variant.epochs, steps, seconds, history[-1]["train_loss"]))
+        final = trained.history[-1]["train_loss"]
         print(f"{name:<14} {variant.epochs:3d} epochs {steps:7d} steps {seconds:8.1f} s "
-              f"{1e3 * seconds / steps:7.3f} ms/step  final train loss {history[-1]['train_loss']:.5f}", flush=True)
+              f"{1e3 * seconds / steps:7.3f} ms/step  final train loss {final:.5f}", flush=True)
     total = time.perf_counter() - total_start
     print(f"TOTAL          {total_steps:19d} steps {total:8.1f} s {1e3 * total / total_steps:7.3f} ms/step")
 

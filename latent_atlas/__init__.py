@@ -1,1 +1,0 @@
-"""latent-atlas: a reproducible DVC + MLflow pipeline for studying what autoencoders learn."""

@@ -23,6 +23,10 @@ from typing import NoReturn
 
 from latent_atlas.cli import USER_ERROR_EXIT, one_line
 from latent_atlas.errors import UserError
+from latent_atlas.report import experiments, replicates
+from latent_atlas.report.headline import HEADLINE_KEYS
+from latent_atlas.report.replicates import REPLICATES_JSON, REPLICATES_REPORT
+from latent_atlas.tracking import server, store
 
 PROG = "latent-atlas"
 
@@ -55,8 +59,6 @@ def _dvc_selection(args: argparse.Namespace) -> list[str]:
 
 
 def _experiments(args: argparse.Namespace) -> int:
-    from latent_atlas.report import experiments
-
     header, rows, hidden = experiments.table_rows(
         experiments.dvc_exp_show(_dvc_selection(args), repo=args.repo), args.variant)
     if not rows:
@@ -69,8 +71,6 @@ def _experiments(args: argparse.Namespace) -> int:
 
 
 def _replicates(args: argparse.Namespace) -> int:
-    from latent_atlas.report import experiments, replicates
-
     shown = experiments.dvc_exp_show(_dvc_selection(args), repo=args.repo)
     summary = replicates.write_report(shown, args.metrics, out=args.repo / args.out, json_out=args.repo / args.json)
     print(summary)
@@ -78,8 +78,6 @@ def _replicates(args: argparse.Namespace) -> int:
 
 
 def _tracking(args: argparse.Namespace) -> int:
-    from latent_atlas.tracking import server, store
-
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("alembic", "mlflow"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -87,7 +85,7 @@ def _tracking(args: argparse.Namespace) -> int:
         server.check_server(store.tracking_uri())
         print(f"ok: {store.display_uri()}")
         return 0
-    from latent_atlas.tracking import runs  # imports mlflow: only `init` needs it
+    from latent_atlas.tracking import runs  # imports MLflow (about 1.8 s): only `init` needs it
 
     experiment_id = runs.setup()
     print(f"MLflow store ready: {store.display_uri()} (experiment {store.EXPERIMENT_NAME!r}, id {experiment_id})")
@@ -111,9 +109,6 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--variant", action="append", help="show only this variant (repeatable)")
     exp.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
     exp.set_defaults(run=_experiments, parser=exp)
-
-    from latent_atlas.report.headline import HEADLINE_KEYS
-    from latent_atlas.report.replicates import REPLICATES_JSON, REPLICATES_REPORT
 
     rep = commands.add_parser(
         "replicates", help="intervals and verdicts over experiments that differ only in seed",

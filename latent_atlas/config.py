@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from latent_atlas.errors import ConfigError
-from latent_atlas.models.arch import (
+from latent_atlas.arch import (
     ARCHES,
     CLASSIFIER_ARCHES,
     MLP_ARCHES,
@@ -23,10 +22,7 @@ from latent_atlas.models.arch import (
     fixed_latent_dim,
     mlp_parameter_count,
 )
-
-if TYPE_CHECKING:  # torch: imported where a model or a training run is built, not to read params
-    from latent_atlas.models.autoencoders import ModelConfig
-    from latent_atlas.models.training import TrainConfig
+from latent_atlas.errors import ConfigError
 
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
 NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
@@ -313,26 +309,6 @@ class Params(_Section):
         if fixed is not None:
             return fixed
         return v.latent_dim if v.latent_dim is not None else self.latent_dim
-
-    def model_config_of(self, name: str) -> ModelConfig:
-        """The network a variant trains: what its checkpoint stores and rebuilds.
-        (Named *_of like latent_dim_of: pydantic reserves `model_config`.)"""
-        from latent_atlas.models.autoencoders import ModelConfig
-
-        v = self.variant(name)
-        return ModelConfig(arch=v.arch, latent_dim=self.latent_dim_of(name), hidden=tuple(v.hidden),
-                           head_hidden=tuple(v.head_hidden), output=v.output)
-
-    def train_config_of(self, name: str, device: Any) -> TrainConfig:
-        """How a variant trains on `device` (a torch.device, or "cpu"/"cuda")."""
-        from latent_atlas.models.training import TrainConfig
-
-        v = self.variant(name)
-        on_cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"
-        return TrainConfig(batch_size=v.batch_size, epochs=v.epochs, lr=v.lr, weight_decay=v.weight_decay,
-                           optimizer=v.optimizer, class_weight=v.class_weight, seed=self.seed,
-                           cuda_graph=on_cuda and self.train.cuda_graph in ("auto", "on", True),
-                           compile_cpu=self.train.compile_cpu)
 
 
 def _user_key(loc: tuple, raw: Any) -> str:

@@ -6,8 +6,9 @@ its traceback and exits 1. Raise a UserError only where the cause is outside
 the code (params.yaml, a file on disk, the network, a server), never to hide a
 failed assertion about the code's own state.
 
-Each kind also derives from the builtin error that code raised before this
-family existed, so `except ValueError` callers and tests keep working.
+The kinds derive from UserError alone, not from builtin exceptions: a
+ValueError is a bug's, a ConfigError the user's, and no `except ValueError`
+can swallow one for the other.
 """
 
 from __future__ import annotations
@@ -17,26 +18,26 @@ class UserError(Exception):
     """Something outside the code is wrong; the message says what to change."""
 
 
-class ConfigError(UserError, ValueError):
+class ConfigError(UserError):
     """A params.yaml problem: names the key, the value and what is allowed."""
 
 
-class DataError(UserError, RuntimeError):
+class DataError(UserError):
     """A dataset could not be obtained, or failed verification: names the source."""
 
 
-class MissingFileError(UserError, FileNotFoundError):
+class MissingFileError(UserError):
     """A pipeline input does not exist: names the file and the stage that makes it."""
 
 
-class DamagedFileError(UserError, ValueError):
+class DamagedFileError(UserError):
     """A file exists but does not hold what it should (damaged, truncated, or stale
     against the files it was made from): names the file and the stage to rerun."""
 
 
-class TrackingError(UserError, RuntimeError):
+class TrackingError(UserError):
     """The MLflow store or server cannot be used: names the URI and the reason."""
 
 
-class DivergedError(UserError, RuntimeError):
+class DivergedError(UserError):
     """Training produced a non-finite loss: names the variant and the epoch."""

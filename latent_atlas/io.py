@@ -128,18 +128,6 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> Path:
     return write_with(path, save)
 
 
-def write_figure(path: str | Path, fig: Any, dpi: int = 110) -> Path:
-    import matplotlib.pyplot as plt
-
-    def save(tmp: Path) -> None:
-        fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
-
-    try:
-        return write_with(path, save)
-    finally:
-        plt.close(fig)
-
-
 def _require(path: Path) -> None:
     if not path.exists():
         raise MissingFileError(f"{path} does not exist; run the stage that makes it (dvc repro)")

@@ -4,7 +4,6 @@ import os
 
 # OpenMP threads (torch, t-SNE, k-means) spin while they wait by default; on a
 # CPU shared with anything else, even DVC itself, a spinning thread holds the
-# core its partner needs. Passive waiting made the deep AE's training steps 5-20x
-# faster on the shared 2-core machine (bench/train_speed.py --wait-policy). It
-# must be set before an OpenMP runtime loads: this package runs before any stage.
+# core its partner needs (bench/README.md, "Training"). It must be set before
+# an OpenMP runtime loads: this package runs before any stage.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

@@ -6,8 +6,8 @@ from latent_atlas import paths
 from latent_atlas.analysis import plots
 from latent_atlas.analysis.baseline import fit_pca, pca_baseline
 from latent_atlas.cli import run_stage
-from latent_atlas.data.factors import measure_factors
 from latent_atlas.data.mnist import TEST, TRAIN, load_arrays
+from latent_atlas.data.morpho import measure_factors
 from latent_atlas.io import write_json, write_npz
 
 
@@ -21,7 +21,7 @@ def main(args, params):
     ks = sorted(cfg.ks)
 
     fit = fit_pca(train01)
-    by_k = pca_baseline(fit, test01, test_labels, ks, cfg.kmeans_seeds, params.seed)
+    by_k = pca_baseline(fit, test01, test_labels, ks, kmeans_seeds=cfg.kmeans_seeds, seed=params.seed)
     write_json(paths.BASELINE_METRICS, {"n_train": len(train01), "n_test": len(test01), "pca": by_k})
 
     shown = test01[:10].reshape(10, -1)

@@ -59,7 +59,7 @@ def reconstruction_mse(fit: PCAFit, x, k: int) -> float:
     return float(np.mean((fit.decode(fit.encode(x, k)) - x) ** 2))
 
 
-def pca_baseline(fit: PCAFit, test01, test_labels, ks: Sequence[int], kmeans_seeds: int = 10,
+def pca_baseline(fit: PCAFit, test01, test_labels, ks: Sequence[int], *, kmeans_seeds: int = 10,
                  seed: int = 0) -> dict[str, dict[str, float]]:
     """Per k: test MSE, explained training variance, k-means purity of the test codes.
 

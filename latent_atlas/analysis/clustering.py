@@ -36,7 +36,7 @@ def cluster_purity(labels_true, labels_pred) -> float:
     return float(counts.max(axis=1).sum() / y_true.size)
 
 
-def kmeans_purity(latents, labels, n_clusters: int = 10, n_seeds: int = 10, seed: int = 0) -> dict:
+def kmeans_purity(latents, labels, *, n_clusters: int = 10, n_seeds: int = 10, seed: int = 0) -> dict:
     """k-means on the codes, repeated over seeds; purity spread plus NMI/ARI of the best run.
 
     Each seed runs one k-means++ initialisation (n_init=1) so the spread over

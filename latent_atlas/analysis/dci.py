@@ -30,14 +30,8 @@ from latent_atlas.config import DCIParams
 from latent_atlas.data.factors import Factors
 from latent_atlas.errors import DamagedFileError
 
-# Extra-trees size for DCI importances. Checked against gradient boosting
-# (sklearn defaults, 100 stages): on 10k x 16 synthetic codes with 7 factors
-# D and C agreed within 0.01 (~2 s vs ~57 s); on 16 PCA codes of 5,000 real
-# digits with digit + 6 morphometrics, D 0.220 vs 0.239, C 0.337 vs 0.366,
-# I 0.820 vs 0.819, the same top code for all 7 factors and per-factor
-# Spearman rank correlation 0.91-0.99 (1.8 s vs 29 s). Extra-trees spread a
-# little more importance onto weak codes, so D and C read ~0.02-0.03 lower;
-# deeper trees spread more and lower them further.
+# Extra-trees size for DCI importances: they rank codes as gradient boosting
+# does at a fifteenth of its cost (bench/README.md, "DCI importances").
 FOREST_TREES = 30
 
 FOREST_DEPTH = 10
@@ -177,7 +171,7 @@ def _check_factor_data(z_train, factors_train, z_test, factors_test, discrete_ma
     return ztr, ftr, zte, fte, mask
 
 
-def _forest(discrete: bool, seed: int, n_estimators: int, max_depth: int | None):
+def _forest(*, discrete: bool, seed: int, n_estimators: int, max_depth: int | None):
 
     n_estimators = check_positive_int("n_estimators", n_estimators)
     if max_depth is not None:
@@ -202,6 +196,7 @@ def _forest(discrete: bool, seed: int, n_estimators: int, max_depth: int | None)
 def forest_importances(
     z,
     y,
+    *,
     seed: int = 0,
     discrete: bool = True,
     n_estimators: int = FOREST_TREES,
@@ -210,11 +205,12 @@ def forest_importances(
     """Impurity importances (sum to 1) of the fast DCI estimator: shallow extra-trees."""
     zz = as_matrix("z", z, min_rows=2)
     yy = as_labels("y", y, zz.shape[0])
-    model = _forest(discrete, check_seed(seed), n_estimators, max_depth).fit(zz, yy)
+    model = _forest(discrete=discrete, seed=check_seed(seed), n_estimators=n_estimators,
+                    max_depth=max_depth).fit(zz, yy)
     return np.asarray(model.feature_importances_, dtype=np.float64)
 
 
-def gbt_importances(z, y, seed: int = 0, n_estimators: int = 100) -> np.ndarray:
+def gbt_importances(z, y, *, seed: int = 0, n_estimators: int = 100) -> np.ndarray:
     """Importances from sklearn's GradientBoostingClassifier (Locatello et al. 2019).
 
     Study-faithful but slow (~40 s per fit on 10k x 16); used only to check
@@ -233,6 +229,7 @@ def importance_matrix(
     factors_train,
     z_test,
     factors_test,
+    *,
     discrete_mask,
     seed: int = 0,
     n_estimators: int = FOREST_TREES,
@@ -256,7 +253,7 @@ def importance_matrix(
     r = np.zeros((ztr.shape[1], n_factors))
     info = np.zeros(n_factors)
     for j in range(n_factors):
-        model = _forest(bool(mask[j]), seed + j, n_estimators, max_depth)
+        model = _forest(discrete=bool(mask[j]), seed=seed + j, n_estimators=n_estimators, max_depth=max_depth)
         model.fit(ztr, ftr[:, j])
         r[:, j] = model.feature_importances_
         # Threaded prediction sums the trees in finish order, which changes the
@@ -274,6 +271,7 @@ def dci(
     factors_train,
     z_test,
     factors_test,
+    *,
     factor_names: Sequence[str],
     discrete_mask,
     seed: int = 0,
@@ -288,7 +286,8 @@ def dci(
     if len(set(names)) != len(names):
         raise ValueError(f"factor_names must be unique; got {names}")
     r, info = importance_matrix(
-        z_train, factors_train, z_test, factors_test, discrete_mask, seed, n_estimators, max_depth
+        z_train, factors_train, z_test, factors_test, discrete_mask=discrete_mask, seed=seed,
+        n_estimators=n_estimators, max_depth=max_depth,
     )
     out = {
         "dci_disentanglement": disentanglement(r),
@@ -334,8 +333,8 @@ def dci_part(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_tes
         f_test = np.column_stack([y_test, factors.test])
         names = ["digit", *factors.names]
     discrete = np.array([True] + [False] * (len(names) - 1))
-    full = dci(z_train[train_rows], f_train.astype(np.float64), z_test, f_test.astype(np.float64), names,
-                 discrete, seed=seed)
+    full = dci(z_train[train_rows], f_train.astype(np.float64), z_test, f_test.astype(np.float64),
+               factor_names=names, discrete_mask=discrete, seed=seed)
     importance = np.asarray(full.pop("importance_matrix"))  # (d, factors)
     numbers: dict[str, Any] = {
         **dci_single_factor(importance[:, 0], full["dci_informativeness_digit"]),

@@ -18,6 +18,7 @@ def noise_robustness(
     reconstruct: Callable[[np.ndarray], np.ndarray],
     images01,
     stds: Sequence[float],
+    *,
     seed: int = 0,
 ) -> list[dict]:
     """Latent shift and reconstruction error under additive Gaussian pixel noise.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.decomposition import PCA
 
 # Rows per chunk when accumulating a covariance: bounds the float64 copy of the
 # data to a few tens of MB for any number of samples.
@@ -79,8 +80,6 @@ def pca_by_hand(x: np.ndarray, k: int) -> PCAResult:
 
 def check_against_sklearn(x: np.ndarray, result: PCAResult, atol: float = 1e-8) -> None:
     """Raise if scikit-learn disagrees (eigenvalues equal, components up to sign)."""
-    from sklearn.decomposition import PCA
-
     reference = PCA().fit(x)
     if not np.allclose(reference.explained_variance_, result.eigenvalues, atol=atol, rtol=1e-8):
         raise AssertionError(

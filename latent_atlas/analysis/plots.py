@@ -16,13 +16,20 @@ matplotlib.use("Agg")  # no display on servers and CI; chosen before pyplot load
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from latent_atlas.io import write_figure  # noqa: E402
+from latent_atlas.io import write_with  # noqa: E402
 
 DIGIT_CMAP = "tab10"
 
 
-def save(path: str | Path, fig) -> Path:
-    return write_figure(path, fig)
+def save(path: str | Path, fig, dpi: int = 110) -> Path:
+    """Write the figure atomically (format from the suffix) and close it."""
+    def write(tmp: Path) -> None:
+        fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
+
+    try:
+        return write_with(path, write)
+    finally:
+        plt.close(fig)
 
 
 def scree(eigenvalues: np.ndarray, title: str, threshold: float | None = None):

@@ -36,7 +36,7 @@ def _probe_data(z_train, y_train, z_test, y_test):
 
 
 def linear_probe_accuracy(
-    z_train, y_train, z_test, y_test, seed: int = 0, max_train: int | None = 10000
+    z_train, y_train, z_test, y_test, *, seed: int = 0, max_train: int | None = 10000
 ) -> float:
     """Held-out accuracy of a standardised multinomial logistic regression.
 
@@ -63,7 +63,7 @@ def linear_probe_accuracy(
 
 
 def knn_accuracy(
-    z_train, y_train, z_test, y_test, k: int = 5, max_train: int | None = 10000, seed: int = 0
+    z_train, y_train, z_test, y_test, *, k: int = 5, max_train: int | None = 10000, seed: int = 0
 ) -> float:
     """Held-out accuracy of a Euclidean k-nearest-neighbour vote on the raw codes."""
 
@@ -79,7 +79,7 @@ def knn_accuracy(
 
 
 
-def view_knn_accuracy(points: np.ndarray, labels: np.ndarray, seed: int, k: int = 5) -> float:
+def view_knn_accuracy(points: np.ndarray, labels: np.ndarray, *, seed: int, k: int = 5) -> float:
     """How well a 2-D picture separates the digits: k-NN accuracy inside the view.
 
     A seeded half of the points votes for the other half. It is the number
@@ -103,8 +103,8 @@ def probes_part(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_
     if np.unique(y_train).size < 2:
         log.warning("probes skipped: the training codes hold a single digit")
         return Part()
-    # The probe's matrices are small (10k x d); two BLAS threads that spin-wait
-    # made L-BFGS 5x slower than one on a shared 2-core CPU (34 s vs 6 s, d=256).
+    # The probe's matrices are small (10k x d): spin-waiting BLAS threads slow
+    # L-BFGS down on a shared CPU (bench/README.md, "Analyses").
     with threadpool_limits(1, user_api="blas"):
         linear = linear_probe_accuracy(z_train, y_train, z_test, y_test, seed=seed, max_train=max_train)
     return Part({

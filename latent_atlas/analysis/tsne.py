@@ -68,19 +68,14 @@ def tsne_embedding(x: np.ndarray, cfg: TSNEParams, seed: int, n_jobs: int) -> tu
     """Seeded 2-D t-SNE of (n, d) points and the exact KL divergence of the result.
 
     openTSNE (Policar, Strazar & Zupan 2024) with Barnes-Hut gradients at
-    every size. The library's own rule switches to FFT-interpolated ones
-    (Linderman et al. 2019) at 10,000 points, the size of MNIST's test set;
-    there, on the test images' top 16 principal components, Barnes-Hut took
-    29.7 s against 43.6 s on 2 threads and reached a lower KL (1.712 against
-    1.729); FFT's cost is its grid, which grows with the embedding's spread,
-    and a coarser grid (ints_in_interval=2) took 11.5 s but raised the KL
-    to 1.824. scikit-learn's Barnes-Hut reached 1.768 with 1000 iterations
-    (bench/analysis_speed.py --only tsne). Neighbours are exact (the
-    approximate index builds its trees in threads, in no fixed order) and the
-    PCA start is seeded: the embedding came out byte-identical in fresh
-    processes on 1 and 2 threads, at 1,000 and 10,000 points. The KL is
-    recomputed exactly (metrics.tsne_kl_divergence) because the library sums
-    its own estimate across threads in finish order.
+    every size: at MNIST's 10,000 test points, where the library would switch
+    to FFT-interpolated gradients (Linderman et al. 2019), Barnes-Hut was
+    faster and reached a lower KL (bench/README.md, "t-SNE"). Neighbours are
+    exact (the approximate index builds its trees in threads, in no fixed
+    order) and the PCA start is seeded, so the embedding is byte-identical
+    across runs and thread counts. The KL is recomputed exactly
+    (tsne_kl_divergence) because the library sums its own estimate across
+    threads in finish order.
     """
 
     # The neighbour graph holds 3 * perplexity points; keep it below n on tiny runs.
@@ -103,7 +98,7 @@ def tsne_part(z: np.ndarray, y: np.ndarray, cfg: TSNEParams, seed: int, n_jobs: 
     numbers = {
         "tsne_points": len(idx),
         "tsne_kl_divergence": kl,
-        "view_knn_tsne": view_knn_accuracy(embedded, y[idx], seed),
+        "view_knn_tsne": view_knn_accuracy(embedded, y[idx], seed=seed),
     }
     return Part(numbers, drawings={"latent_tsne.png": Drawing(
         plots.scatter_2d, f"t-SNE of {len(idx):,} test codes",

@@ -39,8 +39,8 @@ def latent_views_part(z: np.ndarray, y: np.ndarray, seed: int) -> Part:
     projected = (z - mean) @ directions  # (n, 2)
     total = eigenvalues.sum()
     numbers = {
-        "view_knn_latent12": view_knn_accuracy(z[:, :2], y, seed),
-        "view_knn_pca2": view_knn_accuracy(projected, y, seed),
+        "view_knn_latent12": view_knn_accuracy(z[:, :2], y, seed=seed),
+        "view_knn_pca2": view_knn_accuracy(projected, y, seed=seed),
         "pca2_explained": float(eigenvalues[:2].sum() / total) if total > 0 else 0.0,
     }
     drawings = {

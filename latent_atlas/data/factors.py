@@ -1,8 +1,8 @@
-"""Ground-truth factors of the digits: Morpho-MNIST measures, for DCI.
+"""Ground-truth factors of the digits, for DCI: the file the baseline stage writes.
 
 Every test image and a seeded subset of training images are measured once
-per pipeline run (by the baseline stage) instead of once per variant:
-morphometrics are the slowest part of a DCI.
+per pipeline run (data.morpho.measure_factors, in the baseline stage) instead
+of once per variant: morphometrics are the slowest part of a DCI.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from latent_atlas.arrays import subsample
-from latent_atlas.data.morpho import MORPHO_NAMES, morphometrics_matrix
 from latent_atlas.io import read_npz
 
 
@@ -24,22 +22,11 @@ class Factors:
     test: np.ndarray  # (n_test, 6)
     train: np.ndarray  # (m, 6)
     train_index: np.ndarray  # (m,), rows of the training split
-    names: tuple[str, ...] = MORPHO_NAMES
+    names: tuple[str, ...]
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         return {"test": self.test, "train": self.train, "train_index": self.train_index,
                 "names": np.asarray(self.names)}
-
-
-def measure_factors(test_images, train_images, n_train: int, seed: int, scale: int = 4) -> Factors:
-    """Morphometrics of every test image and `n_train` seeded training images (sorted)."""
-    n_avail = len(train_images)
-    if n_avail < 1:
-        raise ValueError("no training images to measure factors on")
-    index = subsample(n_avail, n_train, seed)
-    test, names = morphometrics_matrix(test_images, scale=scale)
-    train, _ = morphometrics_matrix(train_images[index], scale=scale)
-    return Factors(test, train, index.astype(np.int64), tuple(names))
 
 
 def load_factors(path: str | Path) -> Factors:

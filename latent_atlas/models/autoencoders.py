@@ -16,7 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from latent_atlas.models.arch import (
+from latent_atlas.config import Params
+
+from latent_atlas.arch import (
     IMAGE_SHAPE,
     N_CLASSES,
     N_PIXELS,
@@ -39,6 +41,13 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         return cls(**{**d, "hidden": tuple(d.get("hidden", ())), "head_hidden": tuple(d.get("head_hidden", ()))})
+
+
+def model_config(params: Params, name: str) -> ModelConfig:
+    """The network variant `name` trains: what its checkpoint stores and rebuilds."""
+    v = params.variant(name)
+    return ModelConfig(arch=v.arch, latent_dim=params.latent_dim_of(name), hidden=tuple(v.hidden),
+                       head_hidden=tuple(v.head_hidden), output=v.output)
 
 
 def _output_activation(name: str) -> nn.Module:

@@ -11,6 +11,8 @@ replayed.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import time
 from collections.abc import Callable
@@ -20,10 +22,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.adam import adam
+from tqdm import tqdm  # not tqdm.auto: its notebook probe costs more to import than tqdm
 
+from latent_atlas.config import Params
 from latent_atlas.errors import ConfigError, DivergedError
+from latent_atlas.models.autoencoders import Autoencoder, ModelConfig, build_model, count_parameters, model_config
 from latent_atlas.models.checkpoint import RUN_VARYING_KEYS
-from latent_atlas.models.autoencoders import Autoencoder
 
 
 class TrainingDivergedError(DivergedError):
@@ -42,13 +47,22 @@ class TrainConfig:
     cuda_graph: bool = False
     compile_cpu: bool = False
     # Convolutional models train in NHWC (channels_last) on the CPU: same maths,
-    # 16-22% less time per step (bench/train_speed.py --conv-formats).
+    # less time per step (bench/README.md, "Training").
     cpu_channels_last: bool = True
     # Intra-op threads while training on the CPU (None: torch's default). A step
     # of these small models is many tiny kernels, and splitting each over threads
-    # costs more than it saves: small_conv took 5.3 ms/step on one thread and
-    # 28 ms on two (bench/train_speed.py --conv-formats --threads 1 vs 2).
+    # costs more than it saves (bench/README.md, "Training").
     cpu_threads: int | None = 1
+
+
+def train_config(params: Params, name: str, device: torch.device | str) -> TrainConfig:
+    """How variant `name` trains on `device` (a torch.device, or "cpu"/"cuda")."""
+    v = params.variant(name)
+    on_cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"
+    return TrainConfig(batch_size=v.batch_size, epochs=v.epochs, lr=v.lr, weight_decay=v.weight_decay,
+                       optimizer=v.optimizer, class_weight=v.class_weight, seed=params.seed,
+                       cuda_graph=on_cuda and params.train.cuda_graph in ("auto", "on", True),
+                       compile_cpu=params.train.compile_cpu)
 
 
 # --- data --------------------------------------------------------------------------
@@ -111,10 +125,9 @@ class ForeachAdam:
     (torch.optim.adam.adam) with torch's default betas and eps.
 
     Why not torch.optim itself: in torch 2.14 every torch.optim.Optimizer method
-    (add_param_group, zero_grad, step) imports torch._dynamo on first use,
-    about 2.5 s, as long as importing torch, which a train stage whose loop
-    takes a second pays in full. The tests check the weights match
-    torch.optim's bit for bit.
+    imports torch._dynamo on first use, which costs a train stage as much as
+    importing torch (bench/README.md, "Training"). The tests check the weights
+    match torch.optim's bit for bit.
     """
 
     def __init__(self, params, lr: float, weight_decay: float, decoupled_weight_decay: bool):
@@ -132,8 +145,6 @@ class ForeachAdam:
 
     @torch.no_grad()
     def step(self) -> None:
-        from torch.optim.adam import adam
-
         live = [i for i, p in enumerate(self.params) if p.grad is not None]  # as torch.optim skips grad-less
         adam([self.params[i] for i in live], [self.params[i].grad for i in live],
              [self.exp_avgs[i] for i in live], [self.exp_avg_sqs[i] for i in live], [],
@@ -157,9 +168,6 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig, capturable: bool) -> torc
 def history_csv(history: list[dict[str, float]]) -> str:
     """The per-epoch rows as CSV, columns in the first row's order (the csv
     module, not pandas: a train stage should not pay pandas' import for one table)."""
-    import csv
-    import io
-
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(history[0]), lineterminator="\n")
     writer.writeheader()
@@ -281,8 +289,6 @@ def train_model(
     x_train/y_train are already on the training device, in the model's input
     range. Raises TrainingDivergedError as soon as an epoch's loss is not finite.
     """
-    from tqdm import tqdm  # not tqdm.auto: its notebook probe costs more to import than tqdm
-
     n = len(x_train)
     if cfg.batch_size > n:
         raise ValueError(f"batch_size={cfg.batch_size} is larger than the {n} training images; use at most {n}")
@@ -321,3 +327,45 @@ def train_model(
     torch.set_num_threads(threads)
     model.eval()
     return history
+
+
+# --- one variant, as the pipeline trains it -------------------------------------------
+
+
+@dataclass
+class TrainedVariant:
+    model: Autoencoder
+    config: ModelConfig
+    history: list[dict[str, float]]  # one row per epoch, wall-clock "seconds" included
+    n_params: int
+    n_train: int  # images trained on (after the validation split)
+
+    @property
+    def seconds(self) -> float:
+        return sum(row["seconds"] for row in self.history)
+
+
+def train_variant(params: Params, name: str, images: np.ndarray, labels: np.ndarray, device: torch.device, *,
+                  progress: bool = True, on_epoch: Callable[[dict[str, float]], None] | None = None,
+                  cfg: TrainConfig | None = None) -> TrainedVariant:
+    """Train variant `name` of params on uint8 training images, seeded, as the train stage does.
+
+    The validation split, the seed, the model and its optimizer settings all
+    come from params; `cfg` overrides the training settings (benchmarks change
+    epochs or the CUDA graph), never the recipe's network.
+    """
+    variant = params.variant(name)
+    train_idx, val_idx = split_validation(len(labels), variant.val_fraction, params.seed)
+    if variant.batch_size > len(train_idx):
+        raise ConfigError(f"variants.{name}.batch_size={variant.batch_size} is larger than the "
+                          f"{len(train_idx)} training images; use at most {len(train_idx)}")
+    torch.manual_seed(params.seed)
+    config = model_config(params, name)
+    model = build_model(config).to(device)
+    x = to_model_input(images, variant.input_range).to(device)
+    y = torch.as_tensor(labels, dtype=torch.long, device=device)
+    has_val = len(val_idx) > 0
+    history = train_model(model, x[train_idx], y[train_idx], cfg or train_config(params, name, device),
+                          x_val=x[val_idx] if has_val else None, y_val=y[val_idx] if has_val else None,
+                          on_epoch=on_epoch, progress=progress)
+    return TrainedVariant(model, config, history, count_parameters(model), len(train_idx))

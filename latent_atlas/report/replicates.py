@@ -39,7 +39,7 @@ REPLICATES_REPORT = Path("reports/replicates.md")
 REPLICATES_JSON = Path("reports/replicates.json")
 
 
-class ReplicateError(UserError, ValueError):
+class ReplicateError(UserError):
     """Something the user can fix: no experiments, an unknown metric, dvc failing."""
 
 

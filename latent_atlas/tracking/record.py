@@ -12,6 +12,7 @@ DVC's run cache from numbers computed in this pipeline run.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
@@ -89,8 +90,6 @@ def mlflow_params(mapping: dict[str, Any]) -> dict[str, str]:
 
 def history_rows(path: Path) -> list[dict[str, float]]:
     """Per-epoch rows of a training history CSV, numbers only."""
-    import csv
-
     with open(path, newline="") as fh:
         return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
 

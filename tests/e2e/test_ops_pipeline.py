@@ -47,6 +47,7 @@ from tests_support import (
     stop_process_group,
 )
 
+from latent_atlas.models.autoencoders import model_config
 from latent_atlas.tracking import models as tracking_models
 from latent_atlas.tracking import store
 
@@ -436,7 +437,7 @@ def test_every_architecture_round_trips_through_mlflow(built, tmp_path):
     experiment, _ = experiment_runs(built.baseline_store)
     for _arch, name in sorted(first_of_arch.items()):
         variant = params.variant(name)
-        config = params.model_config_of(name)
+        config = model_config(params, name)
         torch.manual_seed(0)
         model = build_model(config).eval()
         ckpt = Checkpoint(model_config=config.to_dict(), state_dict=model.state_dict(), variant=name, params={},

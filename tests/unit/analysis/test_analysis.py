@@ -15,11 +15,11 @@ from latent_atlas import arrays, paths
 from latent_atlas.analysis import dci, noise, parts, probes, spectrum, traversal, tsne, views
 from latent_atlas.analysis import variant as A
 from latent_atlas.config import DCIParams, NoiseParams, TraversalParams, TSNEParams, parse_params
-from latent_atlas.data.factors import measure_factors
 from latent_atlas.data.mnist import TEST, TRAIN, MNISTArrays, save_arrays
-from latent_atlas.errors import ConfigError
+from latent_atlas.data.morpho import measure_factors
+from latent_atlas.errors import ConfigError, DamagedFileError
 from latent_atlas.io import write_json, write_npz
-from latent_atlas.models.autoencoders import build_model, count_parameters
+from latent_atlas.models.autoencoders import build_model, count_parameters, model_config
 from latent_atlas.models.checkpoint import Checkpoint, save_checkpoint
 from latent_atlas.models.inference import run_model
 
@@ -81,7 +81,7 @@ def fake_mnist(seed: int = 0) -> MNISTArrays:
 def make_variant(name: str, spec: dict, params, data: MNISTArrays) -> None:
     torch.manual_seed(0)
     variant = params.variant(name)
-    config = params.model_config_of(name)
+    config = model_config(params, name)
     model = build_model(config).eval()
     history = [{"epoch": 1, "train_loss": 0.3}, {"epoch": 2, "train_loss": 0.2}]
     save_checkpoint(paths.checkpoint(name), Checkpoint(
@@ -202,7 +202,7 @@ def test_factors_that_do_not_match_the_latents_are_refused(tmp_path):
     z = np.random.default_rng(0).normal(size=(20, 3))
     y = np.arange(20) % 2
     factors = Factors(np.zeros((19, 6)), np.zeros((5, 6)), np.arange(5))
-    with pytest.raises(ValueError, match="do not match the latents"):
+    with pytest.raises(DamagedFileError, match="do not match the latents"):
         dci.dci_part(z, y, z, y, factors, DCIParams(), seed=0)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from latent_atlas.data import morpho
 
-REFERENCE = Path(__file__).parent / "data" / "morpho_reference.json"
+REFERENCE = Path(__file__).resolve().parents[2] / "data" / "morpho_reference.json"
 # The measures that come from grey-level moments and the mask's pixel count:
 # no medial-axis tie-breaking is involved, so they match to rounding.
 EXACT = ("area", "slant", "width", "height")

@@ -8,17 +8,19 @@ from pathlib import Path
 import pytest
 import torch
 
+from latent_atlas.errors import DamagedFileError, MissingFileError
 from latent_atlas.config import load_params
 from latent_atlas.models.autoencoders import ModelConfig, build_model, count_parameters
 from latent_atlas.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
-PROJECT = Path(__file__).resolve().parents[1]
+from latent_atlas.models.autoencoders import model_config
+from tests_support import PROJECT
 PARAMS = load_params(PROJECT / "params.yaml")
 VARIANTS = sorted(PARAMS.variants)
 
 
 def variant_config(name: str) -> ModelConfig:
-    return PARAMS.model_config_of(name)  # as stages/train.py builds it
+    return model_config(PARAMS, name)  # as stages/train.py builds it
 
 
 def batch(input_range: str, n: int = 4, seed: int = 0) -> torch.Tensor:
@@ -256,7 +258,7 @@ def saved_checkpoint(tmp_path) -> Path:
 def test_load_checkpoint_truncated(saved_checkpoint):
     raw = saved_checkpoint.read_bytes()
     saved_checkpoint.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(ValueError, match=re.escape(f"{saved_checkpoint} is not a readable latent-atlas checkpoint")):
+    with pytest.raises(DamagedFileError, match=re.escape(f"{saved_checkpoint} is not a readable latent-atlas checkpoint")):
         load_checkpoint(saved_checkpoint)
 
 
@@ -264,7 +266,7 @@ def test_load_checkpoint_random_bytes(tmp_path):
     path = tmp_path / "random.pt"
     path.write_bytes(torch.randint(0, 256, (4096,), dtype=torch.uint8,
                                    generator=torch.Generator().manual_seed(0)).numpy().tobytes())
-    with pytest.raises(ValueError, match=re.escape(f"{path} is not a readable latent-atlas checkpoint")):
+    with pytest.raises(DamagedFileError, match=re.escape(f"{path} is not a readable latent-atlas checkpoint")):
         load_checkpoint(path)
 
 
@@ -273,17 +275,17 @@ def test_load_checkpoint_config_disagrees_with_weights(tmp_path):
     ckpt = make_checkpoint(ModelConfig("mlp", 5, (16,)), model)  # config says z=5, weights z=4
     path = tmp_path / "mismatch.pt"
     save_checkpoint(path, ckpt)
-    with pytest.raises(ValueError, match=re.escape(f"{path} is not a readable")):
+    with pytest.raises(DamagedFileError, match=re.escape(f"{path} is not a readable")):
         load_checkpoint(path)
 
 
 def test_load_checkpoint_foreign_torch_file(tmp_path):
     path = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(3)}, path)
-    with pytest.raises(ValueError, match=re.escape(f"{path} is not a readable")):
+    with pytest.raises(DamagedFileError, match=re.escape(f"{path} is not a readable")):
         load_checkpoint(path)
 
 
 def test_load_checkpoint_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="absent.pt does not exist"):
+    with pytest.raises(MissingFileError, match="absent.pt does not exist"):
         load_checkpoint(tmp_path / "absent.pt")

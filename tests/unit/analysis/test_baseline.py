@@ -8,6 +8,7 @@ import pytest
 from latent_atlas.analysis import baseline as B
 from latent_atlas.config import parse_params
 from latent_atlas.data import factors as F
+from latent_atlas.data import morpho
 from latent_atlas.errors import ConfigError
 
 
@@ -102,16 +103,16 @@ def digits(n: int, seed: int) -> np.ndarray:
 
 def test_measure_factors_shapes_and_subset():
     test, train = digits(12, 0), digits(30, 1)
-    factors = F.measure_factors(test, train, n_train=10, seed=0, scale=1)
+    factors = morpho.measure_factors(test, train, n_train=10, seed=0, scale=1)
     assert factors.test.shape == (12, 6) and factors.train.shape == (10, 6)
     assert factors.names == ("area", "length", "thickness", "slant", "width", "height")
     idx = factors.train_index
     assert len(set(idx)) == 10 and np.all(np.diff(idx) > 0) and idx.max() < 30
     # The subset's factors are those of the chosen training images.
     np.testing.assert_allclose(factors.train[:, 0], (train[idx] >= 128).sum(axis=(1, 2)))
-    again = F.measure_factors(test, train, n_train=10, seed=0, scale=1)
+    again = morpho.measure_factors(test, train, n_train=10, seed=0, scale=1)
     np.testing.assert_array_equal(again.train_index, idx)
-    assert len(F.measure_factors(test, train, n_train=100, seed=0, scale=1).train_index) == 30
+    assert len(morpho.measure_factors(test, train, n_train=100, seed=0, scale=1).train_index) == 30
 
 
 def test_factors_file_round_trips_and_has_the_same_bytes_each_time(tmp_path, monkeypatch):
@@ -121,7 +122,7 @@ def test_factors_file_round_trips_and_has_the_same_bytes_each_time(tmp_path, mon
 
     from latent_atlas.io import write_npz
 
-    factors = F.measure_factors(digits(5, 0), digits(8, 1), n_train=4, seed=0, scale=1)
+    factors = morpho.measure_factors(digits(5, 0), digits(8, 1), n_train=4, seed=0, scale=1)
     first = write_npz(tmp_path / "a.npz", **factors.as_arrays())
     real_time = time.time
     monkeypatch.setattr(time, "time", lambda: real_time() + 3600)  # a zip stamped with the time would differ

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from latent_atlas import io, paths
-from latent_atlas.errors import TrackingError
+from latent_atlas.errors import DamagedFileError, TrackingError
 from latent_atlas.tracking import server, store
 
 
@@ -126,14 +126,14 @@ def test_atomic_write_gives_the_permissions_of_a_plain_write(tmp_path):
 def test_read_npz_missing_required(tmp_path):
     path = tmp_path / "a.npz"
     io.write_npz(path, a=np.zeros(2))
-    with pytest.raises(ValueError, match=re.escape(f"{path} lacks arrays ['b']")):
+    with pytest.raises(DamagedFileError, match=re.escape(f"{path} lacks arrays ['b']")):
         io.read_npz(path, required=("a", "b"))
 
 
 def test_read_npz_pickled_object_array_is_refused(tmp_path):
     path = tmp_path / "obj.npz"
     np.savez(path, a=np.array([{"x": 1}], dtype=object))
-    with pytest.raises(ValueError, match=re.escape(f"{path} is corrupted or not an .npz")):
+    with pytest.raises(DamagedFileError, match=re.escape(f"{path} is corrupted or not an .npz")):
         io.read_npz(path)
 
 

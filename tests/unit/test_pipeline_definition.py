@@ -32,12 +32,6 @@ EXEMPT_MODULES = {
     "latent_atlas/tracking/record.py": "MLflow records built from the outputs; nothing downstream reads them",
     "latent_atlas/timing.py": "wall-clock timings printed to stderr; writes no output",
 }
-# Imports inside a function that only run when a stage calls that function;
-# each such stage imports the module itself (checked below).
-LAZY_IMPORTS = {
-    ("latent_atlas/config.py", "latent_atlas/models/autoencoders.py"): "Params.model_config_of",
-    ("latent_atlas/config.py", "latent_atlas/models/training.py"): "Params.train_config_of",
-}
 # Paths a stage touches that are deliberately not DVC deps or outs.
 UNTRACKED_PATHS = {
     str(paths.DOWNLOAD_CACHE): "the download cache: data/mnist.npz, its verified product, is the output",
@@ -178,15 +172,14 @@ def import_closure(script: str) -> set[str]:
     while todo:
         current = todo.pop()
         for module in imported_modules(current) - seen:
-            if (current, module) not in LAZY_IMPORTS:
-                seen.add(module)
-                if not module.startswith("latent_atlas/tracking/"):
-                    todo.append(module)
+            seen.add(module)
+            if not module.startswith("latent_atlas/tracking/"):
+                todo.append(module)
     return seen
 
 
 def test_exemptions_name_real_modules():
-    for module in [*EXEMPT_MODULES, *(m for edge in LAZY_IMPORTS for m in edge)]:
+    for module in EXEMPT_MODULES:
         assert (PROJECT / module).is_file(), module
 
 
@@ -198,16 +191,6 @@ def test_stage_code_deps_are_its_import_closure(name):
     declared = {d for d in entries(stage, "deps") if d.endswith(".py")}
     assert declared == expected, (f"{name}: missing {sorted(expected - declared)}, "
                                   f"not imported {sorted(declared - expected)}")
-
-
-@pytest.mark.parametrize("name", [n for n, s in stage_definitions().items() if s.get("outs")])
-def test_stages_calling_lazy_imports_import_the_module_themselves(name):
-    script = script_of(stage_definitions()[name])
-    closure = import_closure(script)
-    sources = "".join((PROJECT / m).read_text() for m in {script} | closure)
-    for (_, module), method in LAZY_IMPORTS.items():
-        if f".{method.split('.')[-1]}(" in sources:
-            assert module in closure, f"{name} calls {method} but does not import {module}"
 
 
 def referenced_paths(path: str, placeholder: str) -> set[str]:
