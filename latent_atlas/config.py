@@ -70,6 +70,14 @@ class PCAParams(_Section):
     n_components: PositiveInt = 3
 
 
+class JudgeParams(_Section):
+    """The fixed pixel-space digit classifier every variant's images are judged by (models/judge.py)."""
+
+    epochs: Annotated[int, Field(strict=True, ge=1, le=1000)] = 2
+    batch_size: Annotated[int, Field(strict=True, ge=1, le=100_000)] = 128
+    lr: Annotated[float, Field(gt=0, le=10)] = 1e-3
+
+
 class TrainParams(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     cuda_graph: Literal["auto", "on", "off"] | bool = "auto"
@@ -234,6 +242,7 @@ class Params(_Section):
     population: PopulationParams = PopulationParams()
     pca: PCAParams = PCAParams()
     train: TrainParams = TrainParams()
+    judge: JudgeParams = JudgeParams()
     # Before variants, so a bad value in a recipe is named where it is written.
     recipes: dict[str, RecipeParams] = Field(default_factory=dict)
     variants: dict[str, VariantParams] = Field(default_factory=dict)
@@ -279,6 +288,9 @@ class Params(_Section):
                     self.data.limit * variant.val_fraction):
                 raise ValueError(f"variants.{name}.batch_size={variant.batch_size} is not allowed with "
                                  f"data.limit={self.data.limit}: it is larger than the training images left")
+        if self.data.limit is not None and self.judge.batch_size > self.data.limit:
+            raise ValueError(f"judge.batch_size={self.judge.batch_size} is not allowed with data.limit="
+                             f"{self.data.limit}: it is larger than the training images")
         # The reading's defaults name the study's variants; a file with none has nothing to read.
         reading = self.compare.reading.names() if self.variants else ()
         for key, names in (("compare.sweep", self.compare.sweep), ("compare.reading", reading)):

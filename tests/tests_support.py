@@ -50,6 +50,7 @@ def tiny_params(variants: tuple[str, ...] = FAST_VARIANTS) -> dict:
     analyze["traversal"].update(n_images=10, max_dims=4, max_rows=4)
     analyze["dci"].update(n_train=100)
     params["baseline"].update(ks=[2, 5], kmeans_seeds=1, factor_train_n=100, morpho_scale=2)
+    params["judge"].update(epochs=1)
     params["compare"]["sweep"] = [v for v in params["compare"]["sweep"] if v in variants] or [variants[-1]]
     reading = params["compare"]["reading"]
     for role in ("full", "reduced"):

@@ -18,6 +18,7 @@ import torch
 from latent_atlas.errors import DamagedFileError, MissingFileError
 from latent_atlas.io import write_with
 from latent_atlas.models.autoencoders import Autoencoder, ModelConfig, build_model
+from latent_atlas.models.tensorfile import read_tensors, save_tensors
 
 # Per-epoch fields that differ between identical runs (training.train_model's
 # wall-clock "seconds"): they go to the metrics files, never into a checkpoint.
@@ -55,13 +56,7 @@ class Checkpoint:
 
 
 def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> None:
-    def save(tmp: Path) -> None:
-        # Through a file object: given a path, torch.save names the archive's
-        # folder after the (random) temporary file, so the bytes would differ.
-        with open(tmp, "wb") as f:
-            torch.save(asdict(ckpt), f)
-
-    write_with(path, save)
+    save_tensors(path, asdict(ckpt))
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -69,14 +64,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if not path.exists():
         raise MissingFileError(f"{path} does not exist; run the train stage first (dvc repro)")
     try:
-        # torch.load does not check the zip's CRCs: a flipped byte in the weights
-        # would load silently as different weights.
-        with zipfile.ZipFile(path) as archive:
-            damaged = archive.testzip()
-        if damaged is not None:
-            raise ValueError(f"CRC mismatch in {damaged}")
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-        ckpt = Checkpoint(**raw)
+        ckpt = Checkpoint(**read_tensors(path))
         ckpt.build()  # fails here, naming the file, if weights and config disagree
     except Exception as exc:
         raise DamagedFileError(

@@ -13,18 +13,8 @@ import pytest
 import torch
 
 from latent_atlas.models.autoencoders import ModelConfig, build_model
-from latent_atlas.models.training import (
-    ForeachAdam,
-    TrainConfig,
-    TrainingDivergedError,
-    epoch_losses,
-    history_csv,
-    make_optimizer,
-    split_validation,
-    to_model_input,
-    to_unit_range,
-    train_model,
-)
+from latent_atlas.models.optim import ForeachAdam
+from latent_atlas.models.training import TrainConfig, TrainingDivergedError, epoch_losses, history_csv, make_optimizer, split_validation, to_model_input, to_unit_range, train_model
 
 DEVICE = torch.device("cpu")
 from tests_support import PROJECT
