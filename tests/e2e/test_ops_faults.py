@@ -116,7 +116,7 @@ def test_damaged_checkpoint_is_refused_naming_the_file(pipeline_files, tmp_path,
     shutil.copy(pipeline_files / CKPT, path)
     load_checkpoint(path)  # intact: loads
     corrupt(path, how)
-    with pytest.raises(ValueError, match="is not a readable latent-atlas checkpoint") as info:
+    with pytest.raises(DamagedFileError, match="is not a readable latent-atlas checkpoint") as info:
         load_checkpoint(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
@@ -642,8 +642,8 @@ def test_offline_fallback_is_never_cached_and_the_next_repro_fetches_mnist(tmp_p
     port = free_port()  # nothing listens until `serving` starts
     manifest = fake_mnist_mirror(mirror, port)
     scratch_project(root)
-    download = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]["download"]  # the real definition
-    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"download": download, "count": DOWNSTREAM}}))
+    stage = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]["download"]  # the real definition
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"download": stage, "count": DOWNSTREAM}}))
     params = tiny_params(("classifier",))
     params["data"].update(source="auto", limit=None, timeout_s=2.0)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

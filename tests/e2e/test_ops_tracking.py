@@ -28,7 +28,7 @@ from tests_support import (
 
 from latent_atlas import commands
 from latent_atlas.errors import TrackingError
-from latent_atlas.tracking import store
+from latent_atlas.tracking import server, store
 
 N_PARALLEL = 3  # 3 racing processes broke a fresh store in every trial without the lock
 
@@ -126,7 +126,7 @@ def test_store_lock_is_released_when_its_holder_dies(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
-        from latent_atlas.tracking import runs as tracking
+        from latent_atlas.tracking import store
         with store.store_lock({uri!r}):
             print("held", flush=True)
             time.sleep(600)
@@ -145,8 +145,8 @@ def test_store_lock_is_released_when_its_holder_dies(tmp_path):
 
 
 def test_check_server_gives_up_on_a_silent_server():
-    with SilentServer() as server:
-        uri = server.url.rstrip("/")
+    with SilentServer() as silent:
+        uri = silent.url.rstrip("/")
         start = time.monotonic()
         with pytest.raises(TrackingError, match=f"MLFLOW_TRACKING_URI={uri}") as info:
             server.check_server(uri, timeout_s=1.0)

@@ -16,7 +16,7 @@ from latent_atlas.analysis import dci, noise, parts, probes, spectrum, traversal
 from latent_atlas.analysis import variant as A
 from latent_atlas.config import DCIParams, NoiseParams, TraversalParams, TSNEParams, parse_params
 from latent_atlas.data.mnist import TEST, TRAIN, MNISTArrays, save_arrays
-from latent_atlas.data.morpho import measure_factors
+from latent_atlas.data.morpho import MORPHO_NAMES, measure_factors
 from latent_atlas.errors import ConfigError, DamagedFileError
 from latent_atlas.io import write_json, write_npz
 from latent_atlas.models.autoencoders import build_model, count_parameters, model_config
@@ -201,7 +201,7 @@ def test_factors_that_do_not_match_the_latents_are_refused(tmp_path):
 
     z = np.random.default_rng(0).normal(size=(20, 3))
     y = np.arange(20) % 2
-    factors = Factors(np.zeros((19, 6)), np.zeros((5, 6)), np.arange(5))
+    factors = Factors(np.zeros((19, 6)), np.zeros((5, 6)), np.arange(5), MORPHO_NAMES)
     with pytest.raises(DamagedFileError, match="do not match the latents"):
         dci.dci_part(z, y, z, y, factors, DCIParams(), seed=0)
 
