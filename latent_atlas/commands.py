@@ -124,15 +124,15 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"logs: {slurm.log_pattern(log_dir)}")
     if not args.wait:
         return 0
-    outcomes = slurm.wait_for_array(job_id, len(planned), poll_s=args.poll)
-    failed = slurm.failure_lines(planned, outcomes, log_dir=log_dir, job_id=job_id)
-    print(f"{len(planned) - len(failed)} of {len(planned)} experiments succeeded")
-    for line in failed:
-        print(line)
-    if failed:
-        print(f"retry the failed: sbatch --array={','.join(str(o.task) for o in outcomes if not o.ok)} {path}")
-    print(f"gather: dvc exp pull {source.remote} && latent-atlas replicates")
-    return 1 if failed else 0
+    try:
+        outcomes = slurm.wait_for_array(job_id, len(planned), poll_s=args.poll)
+    except KeyboardInterrupt:
+        print(f"stopped waiting; array job {job_id} runs on (squeue -j {job_id}, scancel {job_id})",
+              file=sys.stderr)
+        return 130
+    print("\n".join(slurm.wait_report(planned, outcomes, log_dir=log_dir, job_id=job_id, script=path,
+                                      remote=source.remote)))
+    return 0 if all(o.ok for o in outcomes) else 1
 
 
 # --- the parser ---------------------------------------------------------------------------

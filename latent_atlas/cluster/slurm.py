@@ -253,6 +253,17 @@ def failure_lines(experiments: Sequence[Experiment], outcomes: Sequence[TaskOutc
     return lines
 
 
+def wait_report(experiments: Sequence[Experiment], outcomes: Sequence[TaskOutcome], *, log_dir: Path,
+                job_id: str, script: Path, remote: str) -> list[str]:
+    """What `--wait` says once the array has ended: the count, each failure, how to retry and gather."""
+    failed = failure_lines(experiments, outcomes, log_dir=log_dir, job_id=job_id)
+    lines = [f"{len(outcomes) - len(failed)} of {len(outcomes)} experiments succeeded", *failed]
+    if failed:
+        lines.append(f"retry the failed: sbatch --array={','.join(str(o.task) for o in outcomes if not o.ok)} "
+                     f"{script}")
+    return [*lines, f"gather: dvc exp pull {remote} && latent-atlas replicates"]
+
+
 def environment_problem(environ: Mapping[str, str]) -> str | None:
     """Why tasks submitted from this environment could not record their runs, or None."""
     if not environ.get("MLFLOW_TRACKING_URI"):

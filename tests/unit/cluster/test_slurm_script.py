@@ -127,9 +127,13 @@ def test_waiting_reports_failed_tasks_and_tasks_whose_record_expired(tmp_path):
     outcomes = slurm.wait_for_array("1", 3, poll_s=0, show_job=lambda _: next(answers))
     assert [o.state for o in outcomes] == ["COMPLETED", slurm.UNKNOWN, slurm.UNKNOWN]
     planned = sweep.experiments(sweep.param_sets(["seed=1,2,3"]))
-    lines = slurm.failure_lines(planned, outcomes, log_dir=tmp_path, job_id="1")
-    assert lines == [f"failed: seed-2 (task 1: UNKNOWN, exit 0): {tmp_path}/latent-atlas-sweep-1_1.out",
-                     f"failed: seed-3 (task 2: UNKNOWN, exit 0): {tmp_path}/latent-atlas-sweep-1_2.out"]
+    report = slurm.wait_report(planned, outcomes, log_dir=tmp_path, job_id="1", script=tmp_path / "s.sbatch",
+                               remote="origin")
+    assert report == ["1 of 3 experiments succeeded",
+                      f"failed: seed-2 (task 1: UNKNOWN, exit 0): {tmp_path}/latent-atlas-sweep-1_1.out",
+                      f"failed: seed-3 (task 2: UNKNOWN, exit 0): {tmp_path}/latent-atlas-sweep-1_2.out",
+                      f"retry the failed: sbatch --array=1,2 {tmp_path}/s.sbatch",
+                      "gather: dvc exp pull origin && latent-atlas replicates"]
 
 
 def exit_code(argv: list[str]) -> int:
