@@ -101,6 +101,8 @@ def _tracking(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     if args.wait and not args.submit:
         args.parser.error("--wait needs --submit")
+    if args.poll < 1:
+        args.parser.error(f"--poll {args.poll:g}: at least 1 second between checks of the array")
     resources = slurm.Resources(cpus_per_task=args.cpus_per_task, mem=args.mem, time=args.time,
                                 gres=args.gres, partition=args.partition, account=args.account)
     planned = sweep.experiments(sweep.param_sets(args.set_params or []), args.name)

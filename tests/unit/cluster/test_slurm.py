@@ -148,6 +148,7 @@ def exit_code(argv: list[str]) -> int:
     (["sweep", "-S", "seed=1,2", "--gpus", "1"], "unrecognized arguments: --gpus 1"),
     (["sweep", "-S", "seed=1,2", "--time", "2 hours"], "--time '2 hours'"),
     (["sweep", "-S", "seed=1,2", "--wait"], "--wait needs --submit"),
+    (["sweep", "-S", "seed=1,2", "--submit", "--wait", "--poll", "0"], "--poll 0"),
     (["sweep", "-S", "seed=1,2", "--submit"], "MLFLOW_TRACKING_URI is not set"),
 ])
 def test_bad_sweep_input_is_one_line_and_exit_2(argv, named, pushed, tmp_path, capsys, monkeypatch):
