@@ -62,6 +62,9 @@ def swept(slurm_cluster, team_server, moto_s3, tmp_path_factory) -> Sweep:
     root = tmp_path_factory.mktemp("sweep")
     origin = bare_git_repo(root / "origin.git")
     submitter = make_repo(root / "submitter", variants=VARIANTS)
+    params = submitter.params()
+    params["judge"]["batch_size"] = 32  # at most the sweep's data.limit=100
+    submitter.write_params(params)
     add_dvc_s3_remote(submitter, moto_s3)
     submitter.commit("team DVC remote")
     submitter.run("git", "remote", "add", "origin", str(origin))
