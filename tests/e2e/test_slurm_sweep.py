@@ -23,7 +23,6 @@ import io
 import json
 import re
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +53,6 @@ class Sweep:
     env: dict[str, str]
     returncode: int
     stdout: str
-    seconds: float
 
 
 @pytest.fixture(scope="module")
@@ -71,14 +69,16 @@ def swept(slurm_cluster, team_server, moto_s3, tmp_path_factory) -> Sweep:
     submitter.run("git", "push", "-q", "origin", "HEAD:main")
     # The submitting shell's environment, which sbatch passes on to the tasks.
     env = {**team_server.client_env(), **moto_s3.env, **slurm_cluster.env, **GIT_IDENTITY}
-    started = time.monotonic()
     result = submitter.run(
         sys.executable, *LATENT_ATLAS, "sweep", "-S", "seed=1,2,three", "-S", "data.limit=100",
         "--submit", "--wait", "--poll", "1", "--cpus-per-task", "1", "--mem", "1G", "--time", "20",
         "--log-dir", str(root / "logs"), "--scratch", str(root / "scratch"), check=False, env=env, timeout=900)
     assert "Traceback" not in result.stderr, result.stderr
-    return Sweep(submitter, origin, submitter.head(), root / "scratch", env, result.returncode,
-                 result.stdout, time.monotonic() - started)
+    return Sweep(submitter, origin, submitter.head(), root / "scratch", env, result.returncode, result.stdout)
+
+
+def job_id(sweep: Sweep) -> str:
+    return re.search(r"submitted array job (\d+)", sweep.stdout).group(1)
 
 
 def remote_experiments(sweep: Sweep) -> set[str]:
@@ -129,10 +129,6 @@ def model_md5(repo: Repo, ref: str) -> str:
     lock = yaml.safe_load(repo.run("git", "show", f"{ref}:dvc.lock").stdout)
     [out] = [o for o in lock["stages"]["train@classifier"]["outs"] if o["path"] == "models/classifier.pt"]
     return out["md5"]
-
-
-def job_id(sweep: Sweep) -> str:
-    return re.search(r"submitted array job (\d+)", sweep.stdout).group(1)
 
 
 def test_wait_names_the_failed_task_with_its_log_and_the_others_complete(swept):
