@@ -4,6 +4,7 @@
     latent-atlas replicates     intervals and verdicts over replicate seeds
     latent-atlas tracking init  create the MLflow store before parallel runs
     latent-atlas tracking check call the tracking server's API
+    latent-atlas sweep          a sweep of experiments as a Slurm array job
 
 The same flag means the same thing everywhere: --repo is the DVC repository,
 -A/--all-commits reads experiments of every commit. An unknown flag or a
@@ -16,19 +17,24 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
 from latent_atlas.cli import USER_ERROR_EXIT, one_line
+from latent_atlas.cluster import origin, slurm, sweep
 from latent_atlas.errors import UserError
+from latent_atlas.io import write_text
 from latent_atlas.report import experiments, replicates
 from latent_atlas.report.headline import HEADLINE_KEYS
 from latent_atlas.report.replicates import REPLICATES_JSON, REPLICATES_REPORT
 from latent_atlas.tracking import server, store
 
 PROG = "latent-atlas"
+SWEEP_LOG_DIR = Path("~/latent-atlas-sweeps")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,6 +98,45 @@ def _tracking(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    if args.wait and not args.submit:
+        args.parser.error("--wait needs --submit")
+    if args.poll < 1:
+        args.parser.error(f"--poll {args.poll:g}: at least 1 second between checks of the array")
+    resources = slurm.Resources(cpus_per_task=args.cpus_per_task, mem=args.mem, time=args.time,
+                                gres=args.gres, partition=args.partition, account=args.account)
+    planned = sweep.experiments(sweep.param_sets(args.set_params or []), args.name)
+    source = origin.sweep_origin(args.repo, args.remote, [e.name for e in planned])
+    log_dir = args.log_dir.expanduser().resolve()
+    log_dir.mkdir(parents=True, exist_ok=True)  # Slurm does not create the folder of --output
+    script = slurm.render_script(planned, source, resources, log_dir=log_dir, scratch=args.scratch)
+    if not args.submit:
+        print(script, end="")
+        return 0
+    problem = slurm.environment_problem(os.environ)
+    if problem:
+        raise slurm.SlurmError(problem)
+    server.check_server(store.tracking_uri())  # before N tasks find out each on its own
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = write_text(log_dir / f"{slurm.JOB_NAME}-{source.commit[:7]}-{stamp}.sbatch", script)
+    job_id = slurm.submit(path)
+    print(f"submitted array job {job_id}: {len(planned)} experiments of commit {source.commit[:7]}: "
+          f"{', '.join(e.name for e in planned)}")
+    print(f"script: {path}")
+    print(f"logs: {slurm.log_pattern(log_dir)}")
+    if not args.wait:
+        return 0
+    try:
+        outcomes = slurm.wait_for_array(job_id, len(planned), poll_s=args.poll)
+    except KeyboardInterrupt:
+        print(f"stopped waiting; array job {job_id} runs on (squeue -j {job_id}, scancel {job_id})",
+              file=sys.stderr)
+        return 130
+    print("\n".join(slurm.wait_report(planned, outcomes, log_dir=log_dir, job_id=job_id, script=path,
+                                      remote=source.remote)))
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
 # --- the parser ---------------------------------------------------------------------------
 
 
@@ -130,6 +175,41 @@ def build_parser() -> argparse.ArgumentParser:
                     "before `dvc queue start -j 2`; `check` calls the tracking server's API.")
     track.add_argument("action", choices=("init", "check"))
     track.set_defaults(run=_tracking, parser=track)
+
+    swp = commands.add_parser(
+        "sweep", help="a sweep of experiments (-S as dvc exp run --queue) as a Slurm array job",
+        description="One Slurm array task per parameter set of the -S overrides (DVC's sweep syntax). "
+                    "Each task clones the git remote at this commit into node-local scratch, runs dvc pull, "
+                    "dvc exp run -n NAME -S ..., dvc push and dvc exp push, and removes its folder (kept "
+                    "on failure). Prints the batch script; --submit submits it, --wait waits and names the "
+                    "failed tasks with their logs. Credentials come from the environment, never the script.")
+    swp.add_argument("-S", "--set-param", action="append", dest="set_params", metavar="[FILE:]KEY=VALUES",
+                     help="an override as for dvc exp run --queue: seed=1,2,3, range(1,6), choice(a,b) "
+                          "(repeatable; swept keys give their cartesian product)")
+    swp.add_argument("-n", "--name", help="a prefix for the experiments' names (default: none; names "
+                                          "say the values that differ, e.g. seed-3)")
+    swp.add_argument("--repo", type=Path, default=Path("."), help="the DVC repository (default: .)")
+    swp.add_argument("--remote", default="origin", help="the git remote the tasks clone and push "
+                                                        "experiments to (default: origin)")
+    swp.add_argument("--submit", action="store_true", help="submit the script with sbatch")
+    swp.add_argument("--wait", action="store_true", help="with --submit: wait for every task, name the "
+                                                         "failed ones with their logs (exit 1 if any)")
+    swp.add_argument("--poll", type=float, default=10.0, help="seconds between checks with --wait "
+                                                              "(default: 10)")
+    swp.add_argument("--log-dir", type=Path, default=SWEEP_LOG_DIR,
+                     help=f"where Slurm writes the tasks' logs and the script is kept; it must be "
+                          f"visible to the nodes (default: {SWEEP_LOG_DIR}; created if missing)")
+    swp.add_argument("--scratch", help="the folder on each node under which a task works (default: "
+                                       "the node's $TMPDIR, else /tmp)")
+    defaults = slurm.Resources()
+    swp.add_argument("--cpus-per-task", type=int, default=defaults.cpus_per_task,
+                     help=f"CPUs per task (default: {defaults.cpus_per_task})")
+    swp.add_argument("--mem", default=defaults.mem, help=f"memory per task (default: {defaults.mem})")
+    swp.add_argument("--time", default=defaults.time, help=f"time limit per task (default: {defaults.time})")
+    swp.add_argument("--gres", help="generic resources per task, e.g. gpu:1 (default: none)")
+    swp.add_argument("--partition", help="the partition (default: the cluster's)")
+    swp.add_argument("--account", help="the account to charge (default: yours)")
+    swp.set_defaults(run=_sweep, parser=swp)
     return parser
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from tests_support import E2E_VARIANTS, Repo, make_repo
 
-# The team stack's fixtures (postgres_cluster, moto_s3, team_server): tests/team_stack.py.
-pytest_plugins = ("team_stack",)
+# The team stack's fixtures (postgres_cluster, moto_s3, team_server): tests/team_stack.py;
+# the loopback Slurm cluster's (slurm_cluster): tests/slurm_cluster.py.
+pytest_plugins = ("team_stack", "slurm_cluster")
 
 
 @pytest.fixture

@@ -332,3 +332,26 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str, co
     for needle in needles:
         assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
     return lines[0]
+
+
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                "GIT_COMMITTER_EMAIL": "t@t"}
+
+
+def git(repo: Path, *args: str) -> str:
+    """A git command in `repo`; its output, stripped."""
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
+                          env={**os.environ, **GIT_IDENTITY}, timeout=60).stdout.strip()
+
+
+def pushed_clone(root: Path) -> tuple[Path, Path]:
+    """A git clone (root/repo) whose one commit is on its bare remote `origin` (root/origin.git)."""
+    remote, repo = root.resolve() / "origin.git", root.resolve() / "repo"
+    subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=main", str(remote)], check=True, timeout=60)
+    subprocess.run(["git", "init", "-q", "--initial-branch=main", str(repo)], check=True, timeout=60)
+    (repo / "params.yaml").write_text("seed: 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "one")
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    return repo, remote

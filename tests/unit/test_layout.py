@@ -1,4 +1,4 @@
-"""The library's imports run one way: entry points -> tracking -> report -> analysis -> models -> data -> plumbing.
+"""The library's imports run one way: entry points -> cluster -> tracking -> report -> analysis -> models -> data -> plumbing.
 
 Every import counts, at module level or inside a function, so a lazy import
 cannot smuggle a cycle or an upward dependency past the test.
@@ -21,6 +21,7 @@ LAYERS = (
     "analysis",
     "report",
     "tracking",
+    "cluster",  # sweeps on a scheduler (Slurm): each task runs the whole pipeline, so above it all
     "entry",  # what users and stages call: cli (the stage runner), commands and the python -m shims
 )
 ENTRY_MODULES = {"cli", "commands", "experiments", "replicates"}
