@@ -5,7 +5,8 @@
 - loopback-only network fixtures: a free port, a server that accepts and never
   answers, one that answers a byte at a time, one that speaks no HTTP;
 - a real `mlflow server` process, a scratch copy of the stage scripts, and
-  subprocess assertions.
+  subprocess assertions;
+- headless Chromium for the browser tests.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # What a clone carries: everything a stage needs, nothing generated.
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", ".gitignore", "stages", "latent_atlas")
+# The plot templates dvc.yaml names, copied once `dvc init` has made .dvc/.
+PLOT_TEMPLATES = Path(".dvc/plots")
 FAST_VARIANTS = ("classifier", "small_conv")
 # Every variant: the end-to-end tests check a parent run complete with all of them.
 E2E_VARIANTS = tuple(yaml.safe_load((PROJECT / "params.yaml").read_text())["variants"])
@@ -65,11 +68,19 @@ def pipeline_variants(dvc_yaml: dict) -> dict:
                 if isinstance(entry, dict) and "pipeline_variants" in entry)
 
 
+def loss_curves(dvc_yaml: dict) -> dict:
+    """dvc.yaml's `vars: loss_curves`, every variant's history file for the `loss` plot."""
+    return next(entry["loss_curves"] for entry in dvc_yaml["vars"]
+                if isinstance(entry, dict) and "loss_curves" in entry)
+
+
 def restrict_pipeline(dvc_yaml: dict, variants: tuple[str, ...]) -> dict:
-    """Keep only the given variants in the list the foreach stages read."""
-    listed = pipeline_variants(dvc_yaml)
+    """Keep only the given variants in the lists the foreach stages and the loss plot read."""
+    listed, curves = pipeline_variants(dvc_yaml), loss_curves(dvc_yaml)
     for name in [name for name in listed if name not in variants]:
         del listed[name]
+    for path in [path for path in curves if Path(path).stem not in variants]:
+        del curves[path]
     return dvc_yaml
 
 
@@ -120,6 +131,7 @@ def make_repo(root: Path, variants: tuple[str, ...] = FAST_VARIANTS) -> Repo:
     repo.run("git", "init", "-q")
     repo.dvc("init", "-q")
     repo.dvc("config", "core.analytics", "false")
+    shutil.copytree(PROJECT / PLOT_TEMPLATES, root / PLOT_TEMPLATES)
     repo.commit("tiny latent-atlas")
     return repo
 
@@ -355,3 +367,56 @@ def pushed_clone(root: Path) -> tuple[Path, Path]:
     git(repo, "remote", "add", "origin", str(remote))
     git(repo, "push", "-q", "origin", "main")
     return repo, remote
+
+
+# Debian's chromium and chromium-driver, found as .ci/run finds them (on PATH).
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
+CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        return f"needs {' and '.join(missing)} (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "needs selenium (pip install -e '.[dev]')"
+    return None
+
+
+def require(reason: str | None) -> None:
+    """Fail when CI=true (CI installs every component), else skip, naming what is missing."""
+    import pytest
+
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: this test must run; .ci/run installs what it needs)", pytrace=False)
+    pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def chromium(folder: Path, viewport: dict[str, int], page_load_timeout_s: float):
+    """Headless Chromium through selenium, its profile and driver log in `folder`; the page sized `viewport`."""
+    require(browser_missing())
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={folder / 'chromium-profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), log_output=str(folder / "chromedriver.log")),
+                              options=options)
+    try:
+        # --window-size counts the window's frame; this sets the page's own size.
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {**viewport, "deviceScaleFactor": 1, "mobile": False})
+        driver.set_page_load_timeout(page_load_timeout_s)
+        yield driver
+    finally:
+        driver.quit()
