@@ -16,14 +16,13 @@ from latent_atlas.models.checkpoint import Checkpoint, save_checkpoint
 from latent_atlas.models.training import LiveHistory, epoch_losses, resolve_device, train_variant
 
 
-def record_failure(name, params, history, start_ms, exc):
+def record_failure(name, params, start_ms, exc):
     """The failed training, in MLflow: FAILED, or KILLED when stopped by a signal."""
     # MLflow's import costs about 1.8 s: only a training that fails pays it.
     from latent_atlas.tracking import record, runs
 
     status = "KILLED" if isinstance(exc, KeyboardInterrupt | Terminated) else "FAILED"
-    failure = record.training_failure(name, params, history.rows, start_ms, status,
-                                      f"{type(exc).__name__}: {one_line(exc)}")
+    failure = record.training_failure(name, params, start_ms, status, f"{type(exc).__name__}: {one_line(exc)}")
     runs.log_failed_training(failure)
 
 
@@ -39,7 +38,7 @@ def main(args, params):
         with sigterm_raises():
             trained = train_variant(params, name, images, labels, device, on_epoch=history.append)
     except BaseException as exc:
-        record_failure(name, params, history, start_ms, exc)
+        record_failure(name, params, start_ms, exc)
         raise
     run_params = {**variant.model_dump(), "variant": name, "seed": params.seed, "latent_dim": trained.config.latent_dim,
                   "n_params": trained.n_params, "device": device.type, "data_source": info["source"]}

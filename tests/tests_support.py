@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -134,6 +135,27 @@ def make_repo(root: Path, variants: tuple[str, ...] = FAST_VARIANTS) -> Repo:
     shutil.copytree(PROJECT / PLOT_TEMPLATES, root / PLOT_TEMPLATES)
     repo.commit("tiny latent-atlas")
     return repo
+
+
+def queue_status(repo: Repo) -> dict[str, str]:
+    """Experiment name -> its state in `dvc queue status` (Queued, Running, Success, Failed)."""
+    out = repo.dvc("queue", "status", timeout=120).stdout
+    status = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and re.fullmatch(r"[0-9a-f]{7}", fields[0]):
+            status[fields[1]] = fields[-1]
+    return status
+
+
+def dvc_detached(repo: Repo, *args: str, log: Path, timeout: float = 120, env: dict | None = None) -> None:
+    """A dvc command that leaves daemons behind (queue workers): its output goes
+    to a file, since the daemons would hold a pipe open long after it returns."""
+    with open(log, "a") as out:
+        result = subprocess.run([str(BIN / "dvc"), *args], cwd=repo.root, env={**repo.env, **(env or {})}, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout)
+    assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{log.read_text()[-3000:]}"
+
 
 LOOPBACK = "127.0.0.1"
 SERVER_START_TIMEOUT_S = 180  # a cold `mlflow server` takes ~15 s here; shared CPUs make it vary

@@ -159,6 +159,7 @@ class LiveHistory:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.rows: list[dict[str, float]] = []
+        self.path.unlink(missing_ok=True)  # an earlier run's history is not this one's
 
     def append(self, row: dict[str, float]) -> None:
         self.rows.append(row)

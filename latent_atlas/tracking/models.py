@@ -106,8 +106,8 @@ def log_model(checkpoint_path: Path, input_example: np.ndarray | None = None):
     """Log the DVC checkpoint as a pyfunc model of the active run; returns MLflow's ModelInfo."""
     checkpoint_path = Path(checkpoint_path)
     ckpt = load_checkpoint(checkpoint_path)
-    config = {"checkpoint_sha256": sha256_file(checkpoint_path), "variant": ckpt.variant,
-              "input_range": ckpt.input_range}
+    # MLflow also logs the model's config as run params: only what the run has no other value for.
+    config = {"checkpoint_sha256": sha256_file(checkpoint_path)}
     return mlflow.pyfunc.log_model(
         name=MODEL_NAME, python_model=str(MODEL_CODE), artifacts={CHECKPOINT_ARTIFACT: str(checkpoint_path)},
         model_config=config, signature=model_signature(int(ckpt.model_config["latent_dim"])),

@@ -188,12 +188,13 @@ def pipeline_record(params: Params, params_path: Path, experiment: str, git_comm
         variants=[variant_record(name, params) for name in params.variants], example_images=example_images())
 
 
-def training_failure(name: str, params: Params, history: list[dict[str, float]], start_ms: int, status: str,
-                     error: str) -> TrainingFailure:
-    """What the train stage knows when its training fails: the params and the epochs completed."""
+def training_failure(name: str, params: Params, start_ms: int, status: str, error: str) -> TrainingFailure:
+    """What the train stage knows when its training fails: the params, and the epochs completed
+    as its history file holds them (written whole after each epoch, so exactly what DVC shows)."""
+    history = history_rows(paths.history(name)) if paths.history(name).exists() else []
     run_params = mlflow_params({"variant": name, "seed": params.seed, "latent_dim": params.latent_dim_of(name),
                                 **params.variant(name).model_dump(exclude={"latent_dim"}),
                                 "train": params.train.model_dump()})
     return TrainingFailure(variant=name, experiment=experiment_name(), git_commit=git_commit(Path.cwd()),
-                           params=run_params, history=list(history), start_ms=start_ms, end_ms=now_ms(),
+                           params=run_params, history=history, start_ms=start_ms, end_ms=now_ms(),
                            status=status, error=error)
