@@ -157,6 +157,49 @@ def dvc_detached(repo: Repo, *args: str, log: Path, timeout: float = 120, env: d
     assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{log.read_text()[-3000:]}"
 
 
+
+def lock_mismatches(root: Path) -> list[str]:
+    """How <root>/dvc.lock differs from what <root>/dvc.yaml and params.yaml define: the
+    stages, their commands, params (as `dvc status` compares them), dep and out paths;
+    and whether each git-tracked output file is the one the lock records. Hashes of
+    code and data are not compared: a clone has the code but not the data, and a code
+    change need not make a new baseline."""
+    import hashlib
+
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo as DvcRepo
+
+    lock = yaml.safe_load((root / "dvc.lock").read_text()).get("stages", {})
+    problems = []
+    with DvcRepo(str(root)) as dvc:
+        defined = {stage.addressing: stage for stage in dvc.index.stages}
+        problems += [f"stage {name}: in dvc.yaml, not in dvc.lock" for name in sorted(defined.keys() - lock.keys())]
+        problems += [f"stage {name}: in dvc.lock, no longer in dvc.yaml" for name in sorted(lock.keys() - defined.keys())]
+        for name in sorted(defined.keys() & lock.keys()):
+            stage, locked = defined[name], lock[name]
+            if stage.cmd != locked.get("cmd"):
+                problems.append(f"stage {name}: dvc.yaml runs {stage.cmd!r}, dvc.lock ran {locked.get('cmd')!r}")
+            for dep in (d for d in stage.deps if isinstance(d, ParamsDependency)):
+                locked_values = (locked.get("params") or {}).get(dep.def_path, {})
+                current = dep.read_params()
+                for key, change in sorted(dep.workspace_status().get(str(dep), {}).items()):
+                    problems.append(f"stage {name}: {dep.def_path} {key} is {current.get(key, '(absent)')!r}, "
+                                    f"dvc.lock has {locked_values.get(key, '(absent)')!r} ({change})")
+            paths = {"deps": {d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)},
+                     "outs": {o.def_path for o in stage.outs}}
+            for field, expected in paths.items():
+                recorded = {entry["path"] for entry in locked.get(field, [])}
+                for path in sorted(expected - recorded):
+                    problems.append(f"stage {name}: {field} {path} is in dvc.yaml, not in dvc.lock")
+                for path in sorted(recorded - expected):
+                    problems.append(f"stage {name}: {field} {path} is in dvc.lock, not in dvc.yaml")
+            for out in (o for o in stage.outs if not o.use_cache and (root / o.def_path).is_file()):
+                entry = next((e for e in locked.get("outs", []) if e["path"] == out.def_path), None)
+                if entry and entry.get("md5") != hashlib.md5((root / out.def_path).read_bytes()).hexdigest():
+                    problems.append(f"stage {name}: {out.def_path} is not the file dvc.lock records")
+    return problems
+
+
 LOOPBACK = "127.0.0.1"
 SERVER_START_TIMEOUT_S = 180  # a cold `mlflow server` takes ~15 s here; shared CPUs make it vary
 
