@@ -57,7 +57,9 @@ from latent_atlas.tracking.store import (
 
 # MLflow retries a failing HTTP call 7 times with back-off (minutes); a stage
 # should fail in seconds and say why.
-_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+_MLFLOW_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+                    # Logging a model downloads it back to check its input example: no progress bars.
+                    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
 # Opens the UI on training runs rather than on its GenAI pages.
 _EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
@@ -77,7 +79,7 @@ def mlflow_errors(uri: str) -> Iterator[None]:
 
 def setup() -> str:
     """Point MLflow at the store, check it, create the experiment; return its id."""
-    for key, value in _HTTP_DEFAULTS.items():
+    for key, value in _MLFLOW_DEFAULTS.items():
         os.environ.setdefault(key, value)
     uri = tracking_uri()
     check_server(uri)
