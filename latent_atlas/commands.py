@@ -94,7 +94,7 @@ def _tracking(args: argparse.Namespace) -> int:
         return 0
     if args.action == "promote":
         return _promote(args)
-    from latent_atlas.tracking import runs  # imports MLflow (about 1.8 s): only `init` and `promote` need it
+    from latent_atlas.tracking import runs  # MLflow's import, about 1.8 s: only init needs it
 
     experiment_id = runs.setup()
     print(f"MLflow store ready: {store.display_uri()} (experiment {store.EXPERIMENT_NAME!r}, id {experiment_id})")
