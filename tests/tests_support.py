@@ -172,7 +172,7 @@ def lock_mismatches(root: Path) -> list[str]:
     lock = yaml.safe_load((root / "dvc.lock").read_text()).get("stages", {})
     problems = []
     with DvcRepo(str(root)) as dvc:
-        defined = {stage.addressing: stage for stage in dvc.index.stages}
+        defined = {stage.name: stage for stage in dvc.index.stages}  # one dvc.yaml: names are unique
         problems += [f"stage {name}: in dvc.yaml, not in dvc.lock" for name in sorted(defined.keys() - lock.keys())]
         problems += [f"stage {name}: in dvc.lock, no longer in dvc.yaml" for name in sorted(lock.keys() - defined.keys())]
         for name in sorted(defined.keys() & lock.keys()):
