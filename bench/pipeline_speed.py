@@ -17,7 +17,10 @@ over the floor (torch+mlflow's for `track`, torch's for the rest). --exp-run
 then also times `dvc exp run -S latent_dim=6` the same way.
 
     python bench/pipeline_speed.py [--local-mnist ../shared/datasets/mnist] [--exp-run]
-                                   [-S key=value ...] [--keep]
+                                   [-S key=value ...] [--rev REV] [--keep]
+
+--rev clones another commit than HEAD (a before/after pair: --rev main, then
+the branch).
 """
 
 from __future__ import annotations
@@ -63,8 +66,11 @@ def set_param(params: dict, dotted: str, raw_value: str) -> None:
     node[leaf] = yaml.safe_load(raw_value)
 
 
-def clone(dest: Path, overrides: list[str], env: dict[str, str]) -> None:
+def clone(dest: Path, overrides: list[str], env: dict[str, str], rev: str = "HEAD") -> None:
     subprocess.run(["git", "clone", "-q", str(PROJECT), str(dest)], check=True, env=env)
+    commit = subprocess.run(["git", "rev-parse", rev], cwd=PROJECT, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    subprocess.run(["git", "checkout", "-q", commit], cwd=dest, check=True, env=env)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     for item in overrides:
         key, _, value = item.partition("=")
@@ -132,6 +138,7 @@ def main() -> None:
                         help="a params.yaml override, as dvc exp run -S (repeatable)")
     parser.add_argument("--exp-run", action="store_true", help="then time `dvc exp run -S latent_dim=6`")
     parser.add_argument("--floor-repeats", type=int, default=3)
+    parser.add_argument("--rev", default="HEAD", help="the commit to clone (default: HEAD)")
     parser.add_argument("--keep", action="store_true", help="keep the clone (its path is printed)")
     args = parser.parse_args()
     print("command: " + shlex.join([Path(sys.executable).name, *sys.argv]))
@@ -146,8 +153,8 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="latent-atlas-bench-"))
     try:
-        clone(root / "clone", overrides, env)
-        print(f"clone of {PROJECT} at HEAD in {root / 'clone'}, params: {' '.join(overrides)}")
+        clone(root / "clone", overrides, env, args.rev)
+        print(f"clone of {PROJECT} at {args.rev} in {root / 'clone'}, params: {' '.join(overrides)}")
         commands = [["dvc", "repro"]] + ([["dvc", "exp", "run", "-S", "latent_dim=6"]] if args.exp_run else [])
         results = []
         for cmd in commands:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from latent_atlas import timing
 from latent_atlas.config import Params, load_params
@@ -51,3 +53,20 @@ def run_stage(main: Callable[[argparse.Namespace, Params], None], description: s
 def one_line(exc: BaseException) -> str:
     """The message on one line: a server's or a parser's words may span several."""
     return " ".join(str(exc).split())
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (a scheduler's stop, `kill`): unwinds the stage like Ctrl-C does."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into Terminated inside the block, so the stage can say what it did before it stops."""
+    def stop(signum, _frame):
+        raise Terminated(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

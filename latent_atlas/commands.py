@@ -4,6 +4,7 @@
     latent-atlas replicates     intervals and verdicts over replicate seeds
     latent-atlas tracking init  create the MLflow store before parallel runs
     latent-atlas tracking check call the tracking server's API
+    latent-atlas tracking promote  register the workspace's models, alias `baseline`
     latent-atlas sweep          a sweep of experiments as a Slurm array job
 
 The same flag means the same thing everywhere: --repo is the DVC repository,
@@ -91,7 +92,9 @@ def _tracking(args: argparse.Namespace) -> int:
         server.check_server(store.tracking_uri())
         print(f"ok: {store.display_uri()}")
         return 0
-    from latent_atlas.tracking import runs  # imports MLflow (about 1.8 s): only `init` needs it
+    if args.action == "promote":
+        return _promote(args)
+    from latent_atlas.tracking import runs  # MLflow's import, about 1.8 s: only init needs it
 
     experiment_id = runs.setup()
     print(f"MLflow store ready: {store.display_uri()} (experiment {store.EXPERIMENT_NAME!r}, id {experiment_id})")
@@ -137,6 +140,17 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0 if all(o.ok for o in outcomes) else 1
 
 
+def _promote(args: argparse.Namespace) -> int:
+    from latent_atlas.config import load_params
+    from latent_atlas.tracking import record, registry  # imports MLflow (about 1.8 s)
+
+    workspace = record.pipeline_record(load_params(args.params), args.params, store.experiment_name(),
+                                       store.git_commit(Path.cwd()))
+    for promoted in registry.promote(workspace):
+        print(f"{promoted.uri} -> version {promoted.version} (model {promoted.model_id})")
+    return 0
+
+
 # --- the parser ---------------------------------------------------------------------------
 
 
@@ -172,8 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     track = commands.add_parser(
         "tracking", help="the MLflow store: create it, or check the server",
         description="`init` creates the MLflow store (schema and experiment) before parallel runs, e.g. "
-                    "before `dvc queue start -j 2`; `check` calls the tracking server's API.")
-    track.add_argument("action", choices=("init", "check"))
+                    "before `dvc queue start -j 2`; `check` calls the tracking server's API; `promote` "
+                    "registers the models of the run that logged this workspace's results (one registered "
+                    "model per variant, latent-atlas-<variant>) and points the alias `baseline` at them.")
+    track.add_argument("action", choices=("init", "check", "promote"))
+    track.add_argument("--params", type=Path, default=Path("params.yaml"),
+                       help="promote: the params file of the workspace's results (default: params.yaml)")
     track.set_defaults(run=_tracking, parser=track)
 
     swp = commands.add_parser(

@@ -20,6 +20,11 @@ JUDGE_METRICS = Path("metrics/judge.json")
 HEADLINE_METRICS = Path("metrics/headline.json")
 SUMMARY_REPORT = Path("reports/summary.md")
 SUMMARY_PLOTS = Path("plots/summary")
+# The rows behind compare's figures, one DVC plot file each (dvc.yaml draws them).
+MSE_VS_LATENT_PLOT = Path("plots/data/mse_vs_latent.json")
+NOISE_PLOT = Path("plots/data/noise.json")
+SPECTRA_PLOT = Path("plots/data/spectra.json")
+CONFUSION_PLOT = Path("plots/data/confusion.json")
 # DVC runs queued experiments in copies of the repository under this folder.
 _EXPS_TMP = (".dvc", "tmp", "exps")
 

@@ -1,5 +1,6 @@
 """Stage compare: the headline numbers of every variant (metrics/headline.json),
-the summary figures (plots/summary/) and the report (reports/summary.md)."""
+the summary figures (plots/summary/), the rows behind them as DVC plot files
+(plots/data/) and the report (reports/summary.md)."""
 
 
 import numpy as np
@@ -14,6 +15,7 @@ from latent_atlas.models.inference import run_model
 from latent_atlas.models.training import resolve_device
 from latent_atlas.report import claims, summary
 from latent_atlas.report.headline import headline_metrics
+from latent_atlas.report.plot_data import write_plot_data
 
 
 def sweep_grid(params):
@@ -61,6 +63,7 @@ def main(args, params):
 
     sweep_grid(params)
     summary_figures(params, analyses, details, baseline)
+    write_plot_data(params, analyses, details, baseline)
 
     reading = params.compare.reading
     reading_lines, verdict = summary.reading_section(reading, analyses, details)

@@ -5,13 +5,15 @@
 - loopback-only network fixtures: a free port, a server that accepts and never
   answers, one that answers a byte at a time, one that speaks no HTTP;
 - a real `mlflow server` process, a scratch copy of the stage scripts, and
-  subprocess assertions.
+  subprocess assertions;
+- headless Chromium for the browser tests.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,6 +30,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # What a clone carries: everything a stage needs, nothing generated.
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", ".gitignore", "stages", "latent_atlas")
+# The plot templates dvc.yaml names, copied once `dvc init` has made .dvc/.
+PLOT_TEMPLATES = Path(".dvc/plots")
 FAST_VARIANTS = ("classifier", "small_conv")
 # Every variant: the end-to-end tests check a parent run complete with all of them.
 E2E_VARIANTS = tuple(yaml.safe_load((PROJECT / "params.yaml").read_text())["variants"])
@@ -65,11 +69,19 @@ def pipeline_variants(dvc_yaml: dict) -> dict:
                 if isinstance(entry, dict) and "pipeline_variants" in entry)
 
 
+def loss_curves(dvc_yaml: dict) -> dict:
+    """dvc.yaml's `vars: loss_curves`, every variant's history file for the `loss` plot."""
+    return next(entry["loss_curves"] for entry in dvc_yaml["vars"]
+                if isinstance(entry, dict) and "loss_curves" in entry)
+
+
 def restrict_pipeline(dvc_yaml: dict, variants: tuple[str, ...]) -> dict:
-    """Keep only the given variants in the list the foreach stages read."""
-    listed = pipeline_variants(dvc_yaml)
+    """Keep only the given variants in the lists the foreach stages and the loss plot read."""
+    listed, curves = pipeline_variants(dvc_yaml), loss_curves(dvc_yaml)
     for name in [name for name in listed if name not in variants]:
         del listed[name]
+    for path in [path for path in curves if Path(path).stem not in variants]:
+        del curves[path]
     return dvc_yaml
 
 
@@ -120,8 +132,73 @@ def make_repo(root: Path, variants: tuple[str, ...] = FAST_VARIANTS) -> Repo:
     repo.run("git", "init", "-q")
     repo.dvc("init", "-q")
     repo.dvc("config", "core.analytics", "false")
+    shutil.copytree(PROJECT / PLOT_TEMPLATES, root / PLOT_TEMPLATES)
     repo.commit("tiny latent-atlas")
     return repo
+
+
+def queue_status(repo: Repo) -> dict[str, str]:
+    """Experiment name -> its state in `dvc queue status` (Queued, Running, Success, Failed)."""
+    out = repo.dvc("queue", "status", timeout=120).stdout
+    status = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and re.fullmatch(r"[0-9a-f]{7}", fields[0]):
+            status[fields[1]] = fields[-1]
+    return status
+
+
+def dvc_detached(repo: Repo, *args: str, log: Path, timeout: float = 120, env: dict | None = None) -> None:
+    """A dvc command that leaves daemons behind (queue workers): its output goes
+    to a file, since the daemons would hold a pipe open long after it returns."""
+    with open(log, "a") as out:
+        result = subprocess.run([str(BIN / "dvc"), *args], cwd=repo.root, env={**repo.env, **(env or {})}, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout)
+    assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{log.read_text()[-3000:]}"
+
+
+
+def lock_mismatches(root: Path) -> list[str]:
+    """How <root>/dvc.lock differs from what <root>/dvc.yaml and params.yaml define: the
+    stages, their commands, params (as `dvc status` compares them), dep and out paths;
+    and whether each git-tracked output file is the one the lock records. Hashes of
+    code and data are not compared: a clone has the code but not the data, and a code
+    change need not make a new baseline."""
+    import hashlib
+
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo as DvcRepo
+
+    lock = yaml.safe_load((root / "dvc.lock").read_text()).get("stages", {})
+    problems = []
+    with DvcRepo(str(root)) as dvc:
+        defined = {stage.name: stage for stage in dvc.index.stages}  # one dvc.yaml: names are unique
+        problems += [f"stage {name}: in dvc.yaml, not in dvc.lock" for name in sorted(defined.keys() - lock.keys())]
+        problems += [f"stage {name}: in dvc.lock, no longer in dvc.yaml" for name in sorted(lock.keys() - defined.keys())]
+        for name in sorted(defined.keys() & lock.keys()):
+            stage, locked = defined[name], lock[name]
+            if stage.cmd != locked.get("cmd"):
+                problems.append(f"stage {name}: dvc.yaml runs {stage.cmd!r}, dvc.lock ran {locked.get('cmd')!r}")
+            for dep in (d for d in stage.deps if isinstance(d, ParamsDependency)):
+                locked_values = (locked.get("params") or {}).get(dep.def_path, {})
+                current = dep.read_params()
+                for key, change in sorted(dep.workspace_status().get(str(dep), {}).items()):
+                    problems.append(f"stage {name}: {dep.def_path} {key} is {current.get(key, '(absent)')!r}, "
+                                    f"dvc.lock has {locked_values.get(key, '(absent)')!r} ({change})")
+            paths = {"deps": {d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)},
+                     "outs": {o.def_path for o in stage.outs}}
+            for field, expected in paths.items():
+                recorded = {entry["path"] for entry in locked.get(field, [])}
+                for path in sorted(expected - recorded):
+                    problems.append(f"stage {name}: {field} {path} is in dvc.yaml, not in dvc.lock")
+                for path in sorted(recorded - expected):
+                    problems.append(f"stage {name}: {field} {path} is in dvc.lock, not in dvc.yaml")
+            for out in (o for o in stage.outs if not o.use_cache and (root / o.def_path).is_file()):
+                entry = next((e for e in locked.get("outs", []) if e["path"] == out.def_path), None)
+                if entry and entry.get("md5") != hashlib.md5((root / out.def_path).read_bytes()).hexdigest():
+                    problems.append(f"stage {name}: {out.def_path} is not the file dvc.lock records")
+    return problems
+
 
 LOOPBACK = "127.0.0.1"
 SERVER_START_TIMEOUT_S = 180  # a cold `mlflow server` takes ~15 s here; shared CPUs make it vary
@@ -355,3 +432,56 @@ def pushed_clone(root: Path) -> tuple[Path, Path]:
     git(repo, "remote", "add", "origin", str(remote))
     git(repo, "push", "-q", "origin", "main")
     return repo, remote
+
+
+# Debian's chromium and chromium-driver, found as .ci/run finds them (on PATH).
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
+CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        return f"needs {' and '.join(missing)} (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "needs selenium (pip install -e '.[dev]')"
+    return None
+
+
+def require(reason: str | None) -> None:
+    """Fail when CI=true (CI installs every component), else skip, naming what is missing."""
+    import pytest
+
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: this test must run; .ci/run installs what it needs)", pytrace=False)
+    pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def chromium(folder: Path, viewport: dict[str, int], page_load_timeout_s: float):
+    """Headless Chromium through selenium, its profile and driver log in `folder`; the page sized `viewport`."""
+    require(browser_missing())
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={folder / 'chromium-profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), log_output=str(folder / "chromedriver.log")),
+                              options=options)
+    try:
+        # --window-size counts the window's frame; this sets the page's own size.
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {**viewport, "deviceScaleFactor": 1, "mobile": False})
+        driver.set_page_load_timeout(page_load_timeout_s)
+        yield driver
+    finally:
+        driver.quit()

@@ -38,6 +38,7 @@ from latent_atlas.analysis.traversal import traversals_part
 from latent_atlas.analysis.tsne import tsne_part
 from latent_atlas.analysis.views import (
     classification_accuracy,
+    confusion_counts,
     latent_views_part,
     loss_part,
     reconstructions_part,
@@ -110,8 +111,10 @@ def analyze_arrays(inputs: VariantInputs, cfg: AnalyzeParams, seed: int, out_dir
         "n_test": int(len(y)),
         "test_mse": float(inputs.recon_error_test.mean()),
     }
+    details: dict[str, Any] = {}
     if inputs.log_probs_test is not None:
         metrics["accuracy"] = classification_accuracy(inputs.log_probs_test, y)
+        details["confusion"] = confusion_counts(inputs.log_probs_test, y)
 
     shown = images01[: cfg.n_recon]
     parts: dict[str, Callable[[], Part]] = {
@@ -128,7 +131,7 @@ def analyze_arrays(inputs: VariantInputs, cfg: AnalyzeParams, seed: int, out_dir
         "traversals": lambda: traversals_part(inputs.decode, z, images01, y, cfg.traversal, seed=seed),
         "dci": lambda: dci_part(inputs.z_train, inputs.y_train, z, y, inputs.factors, cfg.dci, seed=seed),
     }
-    result = AnalysisResult(metrics)
+    result = AnalysisResult(metrics, details)
     drawings: dict[str, Drawing] = {}
     for part_name, run in parts.items():
         start = time.perf_counter()

@@ -16,6 +16,14 @@ def classification_accuracy(log_probs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(log_probs.argmax(axis=1) == labels))
 
 
+def confusion_counts(log_probs: np.ndarray, labels: np.ndarray) -> list[list[int]]:
+    """counts[actual][predicted] of the classifier head's predictions, every class of its output."""
+    n_classes = log_probs.shape[1]
+    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(counts, (np.asarray(labels, dtype=np.int64), log_probs.argmax(axis=1)), 1)
+    return counts.tolist()
+
+
 def reconstructions_part(images01: np.ndarray, recon01: np.ndarray) -> Part:
     """Originals over reconstructions (the number is the variant's test MSE)."""
     return Part(drawings={"reconstructions.png": Drawing(

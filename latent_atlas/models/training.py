@@ -11,12 +11,11 @@ replayed.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,9 +25,11 @@ from tqdm import tqdm  # not tqdm.auto: its notebook probe costs more to import 
 
 from latent_atlas.config import Params
 from latent_atlas.errors import ConfigError, DivergedError
+from latent_atlas.io import write_text
 from latent_atlas.models.autoencoders import Autoencoder, ModelConfig, build_model, count_parameters, model_config
 from latent_atlas.models.checkpoint import RUN_VARYING_KEYS
 from latent_atlas.models.optim import ForeachAdam
+from latent_atlas.plotfiles import csv_text
 
 
 class TrainingDivergedError(DivergedError):
@@ -133,14 +134,36 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig, capturable: bool) -> torc
     return ForeachAdam(model.parameters(), cfg.lr, cfg.weight_decay, decoupled)
 
 
+def history_columns(first_row: dict[str, float]) -> list[str]:
+    """The history file's columns, fixed by the first epoch's row: the epoch, every
+    training loss term, the same terms on the validation split (empty where the
+    recipe holds none out: a plot reading val_loss finds the column in every
+    variant's file), then the epoch's seconds."""
+    terms = [key.removeprefix("train_") for key in first_row if key.startswith("train_")]
+    return ["epoch", *(f"train_{t}" for t in terms), *(f"val_{t}" for t in terms), "seconds"]
+
+
 def history_csv(history: list[dict[str, float]]) -> str:
-    """The per-epoch rows as CSV, columns in the first row's order (the csv
-    module, not pandas: a train stage should not pay pandas' import for one table)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(history[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    return out.getvalue()
+    """The per-epoch rows as CSV, the columns of history_columns (the csv module,
+    not pandas: a train stage should not pay pandas' import for one table)."""
+    columns = history_columns(history[0])
+    return csv_text(history, columns, optional=[c for c in columns if c.startswith("val_")],
+                    where="the training history")
+
+
+class LiveHistory:
+    """The training history file, rewritten (atomically) after every epoch, so
+    DVC and its VS Code extension plot the curve while the model trains, and a
+    failed run leaves the epochs it completed."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.rows: list[dict[str, float]] = []
+        self.path.unlink(missing_ok=True)  # an earlier run's history is not this one's
+
+    def append(self, row: dict[str, float]) -> None:
+        self.rows.append(row)
+        write_text(self.path, history_csv(self.rows))
 
 
 def epoch_losses(history: list[dict[str, float]]) -> list[dict[str, float]]:

@@ -7,7 +7,9 @@ diff`, in MLflow and in the report.
 
 Each variant's record carries the ids of the stage executions behind its
 files (latent_atlas.executions), so `track` can tell numbers restored from
-DVC's run cache from numbers computed in this pipeline run.
+DVC's run cache from numbers computed in this pipeline run, and their start
+and end times, so MLflow shows when the computation ran: each epoch's point
+at the training's start plus the epochs' cumulative seconds.
 """
 
 from __future__ import annotations
@@ -17,15 +19,22 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from latent_atlas import paths
 from latent_atlas.config import Params, flatten
-from latent_atlas.executions import VARIANT_STAGES, execution_id
+from latent_atlas.data.mnist import TEST, load_arrays
+from latent_atlas.executions import VARIANT_STAGES, execution_id, execution_times, now_ms
 from latent_atlas.io import read_json
+from latent_atlas.tracking.store import experiment_name, git_commit
 
 MLFLOW_PARAM_MAX = 6000  # MLflow's limit on a param value's length
+# Test images logged with each model as its input example (serving_input_example.json).
+N_EXAMPLE_IMAGES = 2
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,21 @@ class VariantRecord:
     artifacts: list[tuple[Path, str]]  # (file, artifact folder)
     checkpoint: Path
     executions: dict[str, str]  # stage -> execution id
+    # stage -> (start, end) of that execution, ms since the epoch (None: not recorded)
+    times: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+
+    @property
+    def span_ms(self) -> tuple[int, int] | None:
+        """When the computation this variant's numbers come from ran: its executions' first start, last end."""
+        spans = [span for span in self.times.values() if span]
+        return (min(s for s, _ in spans), max(e for _, e in spans)) if spans else None
+
+    def epoch_timestamps_ms(self) -> list[int] | None:
+        """Each history row's wall-clock time: the training's start plus the epochs' cumulative seconds."""
+        train = self.times.get("train")
+        if train is None or any("seconds" not in row for row in self.history):
+            return None
+        return epoch_timestamps(train[0], [row["seconds"] for row in self.history])
 
 
 @dataclass(frozen=True)
@@ -57,6 +81,8 @@ class PipelineRecord:
     artifacts: list[tuple[Path, str]]
     dataset: DatasetRecord
     variants: list[VariantRecord] = field(default_factory=list)
+    # (n, 1, 28, 28) float32 test images in [0, 1]: each model's input example.
+    example_images: np.ndarray | None = None
 
     @property
     def digest(self) -> str:
@@ -74,6 +100,29 @@ class PipelineRecord:
         return (f"Pipeline run of DVC experiment `{self.experiment}` at commit `{self.git_commit[:12]}`, "
                 f"on {self.dataset.name} ({self.dataset.n_train} train / {self.dataset.n_test} test images). "
                 "Each child run is one variant's training and analysis in this run.")
+
+
+@dataclass(frozen=True)
+class TrainingFailure:
+    """A training that did not finish: what MLflow shows of it."""
+
+    variant: str
+    experiment: str
+    git_commit: str
+    params: dict[str, str]
+    history: list[dict[str, float]]
+    start_ms: int
+    end_ms: int
+    status: str  # FAILED, or KILLED when a signal stopped it
+    error: str
+
+    def epoch_timestamps_ms(self) -> list[int]:
+        return epoch_timestamps(self.start_ms, [row.get("seconds", 0.0) for row in self.history])
+
+
+def epoch_timestamps(start_ms: int, seconds: list[float]) -> list[int]:
+    """The wall-clock end of each epoch: start plus the cumulative seconds, in ms."""
+    return [start_ms + round(1000 * total) for total in accumulate(seconds)]
 
 
 def scalar_metrics(obj: dict[str, Any], prefix: str = "") -> dict[str, float]:
@@ -110,8 +159,15 @@ def variant_record(name: str, params: Params) -> VariantRecord:
                  (paths.analysis_details(name), "metrics"),
                  *[(p, "plots") for p in files_under(paths.plots(name))]]
     executions = {stage: execution_id(stage, name) for stage in VARIANT_STAGES}
+    times = {stage: execution_times(stage, name) for stage in VARIANT_STAGES}
     return VariantRecord(name=name, params=run_params, metrics=metrics, history=history_rows(paths.history(name)),
-                         artifacts=artifacts, checkpoint=paths.checkpoint(name), executions=executions)
+                         artifacts=artifacts, checkpoint=paths.checkpoint(name), executions=executions, times=times)
+
+
+def example_images(path: Path = paths.MNIST, n: int = N_EXAMPLE_IMAGES) -> np.ndarray:
+    """The first n test images as (n, 1, 28, 28) float32 in [0, 1]: the models' input example."""
+    images = load_arrays(path).subset(TEST)[0][:n]
+    return (images.astype(np.float32) / np.float32(255.0))[:, None]  # (n, 1, 28, 28)
 
 
 def pipeline_record(params: Params, params_path: Path, experiment: str, git_commit: str) -> PipelineRecord:
@@ -129,4 +185,16 @@ def pipeline_record(params: Params, params_path: Path, experiment: str, git_comm
     return PipelineRecord(
         experiment=experiment, git_commit=git_commit, params=mlflow_params(params.model_dump()),
         metrics=metrics, artifacts=artifacts, dataset=dataset,
-        variants=[variant_record(name, params) for name in params.variants])
+        variants=[variant_record(name, params) for name in params.variants], example_images=example_images())
+
+
+def training_failure(name: str, params: Params, start_ms: int, status: str, error: str) -> TrainingFailure:
+    """What the train stage knows when its training fails: the params, and the epochs completed
+    as its history file holds them (written whole after each epoch, so exactly what DVC shows)."""
+    history = history_rows(paths.history(name)) if paths.history(name).exists() else []
+    run_params = mlflow_params({"variant": name, "seed": params.seed, "latent_dim": params.latent_dim_of(name),
+                                **params.variant(name).model_dump(exclude={"latent_dim"}),
+                                "train": params.train.model_dump()})
+    return TrainingFailure(variant=name, experiment=experiment_name(), git_commit=git_commit(Path.cwd()),
+                           params=run_params, history=history, start_ms=start_ms, end_ms=now_ms(),
+                           status=status, error=error)

@@ -38,12 +38,13 @@ import numpy as np
 import pytest
 import yaml
 from tests_support import (
-    BIN,
     PROJECT,
     MlflowServer,
     Repo,
+    dvc_detached,
     make_repo,
     pipeline_variants,
+    queue_status,
     stop_process_group,
 )
 
@@ -176,25 +177,6 @@ class Sweep:
     names: dict[str, int]  # experiment name -> latent_dim
     status: dict[str, str]
     seconds: float
-
-
-def queue_status(repo: Repo) -> dict[str, str]:
-    out = repo.dvc("queue", "status", timeout=120).stdout
-    status = {}
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) >= 4 and re.fullmatch(r"[0-9a-f]{7}", fields[0]):
-            status[fields[1]] = fields[-1]
-    return status
-
-
-def dvc_detached(repo: Repo, *args: str, log: Path, timeout: float = 120) -> None:
-    """A dvc command that leaves daemons behind (queue workers): its output goes
-    to a file, since the daemons would hold a pipe open long after it returns."""
-    with open(log, "a") as out:
-        result = subprocess.run([str(BIN / "dvc"), *args], cwd=repo.root, env=repo.env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout)
-    assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{log.read_text()[-3000:]}"
 
 
 @pytest.fixture(scope="module")
@@ -454,21 +436,27 @@ def test_every_architecture_round_trips_through_mlflow(built, tmp_path):
 
 
 def test_a_tampered_model_artifact_is_refused(built, tmp_path):
-    """Whoever can write to the artifact store cannot make a loader run code or
-    load other weights: the file must match the sha256 its MLmodel records."""
+    """Whoever can write to the artifact store cannot make a loader load other
+    weights: the file must match the sha256 its MLmodel records, through this
+    project's loader and through MLflow's pyfunc alike."""
+    import mlflow
+
     from latent_atlas.errors import TrackingError
 
     _, runs = experiment_runs(built.baseline_store)
     run = next(r for r in runs if r.data.tags.get("variant") == "classifier")
     store_root = Path(built.baseline_store.removeprefix("sqlite:///")).parent / "mlartifacts"
-    weights = [p for p in store_root.rglob("checkpoint.pt")
-               if run.info.run_id in (p.parent / "MLmodel").read_text()]
+    # A pyfunc model: <model>/MLmodel, and the checkpoint under <model>/artifacts/.
+    weights = [p for p in store_root.rglob("artifacts/*.pt")
+               if (p.parents[1] / "MLmodel").exists() and run.info.run_id in (p.parents[1] / "MLmodel").read_text()]
     assert len(weights) == 1, weights
     original = weights[0].read_bytes()
     try:
         weights[0].write_bytes(original[:-64] + bytes(64))
-        with pytest.raises(TrackingError, match="modified"):
+        with pytest.raises(TrackingError, match=f"{weights[0].name} .* modified"):
             tracking_models.load_model(f"runs:/{run.info.run_id}/model", store_uri=built.baseline_store)
+        with tracking_models._using_store(built.baseline_store), pytest.raises(TrackingError, match="modified"):
+            mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
     finally:
         weights[0].write_bytes(original)
     tracking_models.load_model(f"runs:/{run.info.run_id}/model", store_uri=built.baseline_store)  # intact again
@@ -525,8 +513,13 @@ def test_killed_training_leaves_nothing_half_written_and_repro_recovers(built, t
         stop_process_group(proc)
     print(f"killed the train stage after {progress_epochs(log.read_text())} epochs")
 
+    # The history grows an epoch at a time (a live curve): whole rows of finished epochs only.
+    history = outputs.pop()
+    lines = history.read_text().splitlines()
+    assert len(lines) >= 1 + 3 and [int(line.split(",")[0]) for line in lines[1:]] == list(range(1, len(lines)))
     assert [p for p in outputs if p.exists()] == []
     assert leftovers(root) == []
+    outputs.append(history)
 
     again = repo.dvc("repro", timeout=REPRO_TIMEOUT_S)
     assert "ERROR" not in again.stdout + again.stderr

@@ -7,6 +7,7 @@ when MLFLOW_TRACKING_URI names a server that does not answer.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,10 @@ from tests_support import (
     SilentServer,
     assert_one_line_error,
     clean_env,
+    dvc_detached,
     free_port,
+    make_repo,
+    queue_status,
     run_stage,
     scratch_project,
     tiny_params,
@@ -182,3 +186,49 @@ def test_tracking_module_names_its_store_files(tmp_path):
     # The lock file sits beside the store, where .gitignore's mlflow.db-* covers it.
     with store.store_lock(f"sqlite:///{tmp_path / 'mlflow.db'}"):
         assert Path(tmp_path / "mlflow.db-init.lock").exists()
+
+
+# Port 9 (discard): nothing listens on it here; a refused connection, at once.
+DEAD_SERVER = f"http://{LOOPBACK}:9"
+QUEUE_TIMEOUT_S = 180
+
+
+def ran_stages(output: str) -> list[str]:
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
+
+
+@pytest.mark.e2e
+def test_a_pipeline_against_a_dead_server_stops_in_its_first_stage(tmp_path):
+    """`dvc repro -f`, and a queued experiment, with MLFLOW_TRACKING_URI at a dead port:
+    the first stage that runs checks the server before any work and stops the
+    pipeline within seconds, naming the URI (not `track`, an hour later)."""
+    repo = make_repo(tmp_path / "repo", variants=("classifier",))
+    dead = {"MLFLOW_TRACKING_URI": DEAD_SERVER}
+    start = time.monotonic()
+    result = repo.dvc("repro", "-f", check=False, env=dead, timeout=120)
+    elapsed = time.monotonic() - start
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert len(ran_stages(output)) == 1, output  # the first stage stops the pipeline
+    assert f"MLFLOW_TRACKING_URI={DEAD_SERVER}" in output and "unset MLFLOW_TRACKING_URI" in output
+    assert not (repo.root / "data" / "mnist.npz").exists() and not (repo.root / "dvc.lock").exists()
+    assert elapsed < 30, f"dvc repro -f took {elapsed:.1f} s to stop"
+    print(f"dvc repro -f against {DEAD_SERVER} stopped after {elapsed:.1f} s")
+
+    # The same in a queued experiment, which DVC runs in a copy of the repository.
+    queued = repo.dvc("exp", "run", "--queue", "-n", "dead-server", "-S", "seed=7", timeout=120)
+    assert "Queued experiment 'dead-server'" in queued.stdout, queued.stdout
+    log = tmp_path / "queue.log"
+    start = time.monotonic()
+    try:
+        dvc_detached(repo, "queue", "start", log=log, env=dead)
+        while queue_status(repo).get("dead-server") not in ("Success", "Failed"):
+            assert time.monotonic() - start < QUEUE_TIMEOUT_S, f"still queued after {QUEUE_TIMEOUT_S} s"
+            time.sleep(1)
+    finally:
+        with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
+            dvc_detached(repo, "queue", "stop", "--kill", log=log)
+    assert queue_status(repo)["dead-server"] == "Failed"
+    logs = repo.dvc("queue", "logs", "dead-server", check=False, timeout=120).stdout
+    assert len(ran_stages(logs)) == 1 and f"MLFLOW_TRACKING_URI={DEAD_SERVER}" in logs, logs[-3000:]
+    print(f"the queued experiment failed {time.monotonic() - start:.1f} s after `dvc queue start`")

@@ -29,17 +29,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests_support import MlflowServer, Repo
+from tests_support import MlflowServer, Repo, chromium
 
 from latent_atlas.tracking import store
 
 pytestmark = pytest.mark.e2e
 
-# Debian's chromium and chromium-driver, found as .ci/run finds them (on PATH).
-CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
-CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
 # The screenshot's size: the Compare view's run names, params and first metrics fit in it.
 VIEWPORT = {"width": 1400, "height": 900}
 UI_TIMEOUT_S = 90  # generous: a page renders in seconds, but the CPUs are shared
@@ -48,47 +43,10 @@ SCREENSHOT = "mlflow-compare.png"
 RUN_NAME = re.compile(r"^(?P<experiment>.+)-[0-9a-f]{6}$")
 
 
-def browser_missing() -> str | None:
-    """Why the browser test cannot run here, or None."""
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        return f"needs {' and '.join(missing)} (apt-get install chromium chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "needs selenium (pip install -e '.[dev]')"
-    return None
-
-
-def require_browser() -> None:
-    reason = browser_missing()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the browser test must run; .ci/run installs it)", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def browser(tmp_path):
-    require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), log_output=str(tmp_path / "chromedriver.log")),
-                              options=options)
-    try:
-        # --window-size counts the window's frame; this sets the page's own size.
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {**VIEWPORT, "deviceScaleFactor": 1, "mobile": False})
-        driver.set_page_load_timeout(UI_TIMEOUT_S)
+    with chromium(tmp_path, VIEWPORT, UI_TIMEOUT_S) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 # --------------------------------------------------------------------------- #

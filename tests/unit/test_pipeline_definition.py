@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 import yaml
-from tests_support import PROJECT, pipeline_variants
+from tests_support import PROJECT, loss_curves, pipeline_variants
 
 from latent_atlas import paths
 from latent_atlas.config import load_params, parse_params
@@ -76,6 +76,16 @@ def test_no_variant_name_appears_outside_the_list():
     names = set(pipeline_variants(dvc_yaml))
     rest = yaml.safe_dump({k: v for k, v in dvc_yaml.items() if k != "vars"})
     assert not {name for name in names if re.search(rf"\b{name}\b", rest)}
+
+
+def test_the_loss_plot_reads_every_variants_history_and_nothing_else():
+    # A top-level plot has no foreach, so dvc.yaml spells the files out once more.
+    dvc_yaml = load_dvc_yaml()
+    curves = loss_curves(dvc_yaml)
+    assert sorted(curves) == sorted(str(paths.history(name)) for name in pipeline_variants(dvc_yaml))
+    assert all(columns == ["train_loss", "val_loss"] for columns in curves.values())
+    loss = next(entry["loss"] for entry in dvc_yaml["plots"] if "loss" in entry)
+    assert loss["y"] == "${loss_curves}"
 
 
 def test_the_listed_recipe_is_the_one_params_yaml_names():

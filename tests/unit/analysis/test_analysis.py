@@ -127,7 +127,7 @@ def test_analyze_variant_makes_every_metric_and_figure(project, name):
         assert math.isfinite(value), key
     # The metrics file must stay flat (scalars only) for dvc metrics / exp show.
     json.dumps(result.metrics)
-    assert set(result.details) == EXPECTED_DETAILS
+    assert set(result.details) == EXPECTED_DETAILS | ({"confusion"} if name == "tiny_classifier" else set())
     assert {p.name for p in result.figures} == EXPECTED_FIGURES
     for figure in result.figures:
         path = root / figure
@@ -194,6 +194,12 @@ def test_identical_inputs_give_byte_identical_outputs(project, tmp_path):
 def test_classifier_accuracy_comes_from_the_log_probs():
     log_probs = np.log(np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))
     assert views.classification_accuracy(log_probs, np.array([0, 1, 1])) == pytest.approx(2 / 3)
+
+
+def test_the_confusion_matrix_counts_actual_by_predicted():
+    log_probs = np.log(np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]]))
+    # actual 0 -> predicted 0; actual 1 -> 1; actual 1 -> 0; actual 2 -> 2
+    assert views.confusion_counts(log_probs, np.array([0, 1, 1, 2])) == [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
 
 
 def test_factors_that_do_not_match_the_latents_are_refused(tmp_path):

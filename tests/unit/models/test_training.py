@@ -14,7 +14,7 @@ import torch
 
 from latent_atlas.models.autoencoders import ModelConfig, build_model
 from latent_atlas.models.optim import ForeachAdam
-from latent_atlas.models.training import TrainConfig, TrainingDivergedError, epoch_losses, history_csv, make_optimizer, split_validation, to_model_input, to_unit_range, train_model
+from latent_atlas.models.training import LiveHistory, TrainConfig, TrainingDivergedError, epoch_losses, history_columns, history_csv, make_optimizer, split_validation, to_model_input, to_unit_range, train_model
 
 DEVICE = torch.device("cpu")
 from tests_support import PROJECT
@@ -368,9 +368,48 @@ def test_history_csv_reads_back_as_the_rows():
     history = [{"epoch": 1, "train_loss": 0.08512139320373535, "seconds": 1e-05},
                {"epoch": 2, "train_loss": 0.5, "seconds": 2.0}]
     text = history_csv(history)
-    assert text.splitlines()[0] == "epoch,train_loss,seconds"
+    # The validation column is always there, empty without a validation split: a plot
+    # reading val_loss over every variant's file finds it in each.
+    assert text.splitlines()[0] == "epoch,train_loss,val_loss,seconds"
     rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row.pop("val_loss") for row in rows] == ["", ""]
     assert [{k: float(v) for k, v in row.items()} for row in rows] == history  # floats round-trip exactly
+
+
+def test_history_columns_follow_the_loss_terms():
+    row = {"epoch": 1, "train_loss": 1.0, "train_recon_mse": 0.5, "train_nll": 0.5, "seconds": 0.1}
+    assert history_columns(row) == ["epoch", "train_loss", "train_recon_mse", "train_nll", "val_loss",
+                                    "val_recon_mse", "val_nll", "seconds"]
+
+
+def test_history_csv_names_a_missing_column():
+    with pytest.raises(ValueError, match="row 2 has no value in column 'train_loss'"):
+        history_csv([{"epoch": 1, "train_loss": 0.5, "seconds": 1.0}, {"epoch": 2, "seconds": 1.0}])
+
+
+def test_live_history_holds_every_finished_epoch_when_training_fails(tmp_path):
+    """The file grows an epoch at a time; a training that dies keeps the epochs it finished."""
+    import csv
+
+    x, y = random_data(64)
+    path = tmp_path / "history.csv"
+    live = LiveHistory(path)
+    seen = []
+
+    def watch_then_fail(row):
+        live.append(row)
+        with open(path, newline="") as fh:
+            seen.append(len(list(csv.DictReader(fh))))
+        if row["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        quiet_train(tiny_mlp(), x, y, TrainConfig(batch_size=32, epochs=10, lr=1e-3), on_epoch=watch_then_fail)
+    assert seen == [1, 2, 3]
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [float(r["train_loss"]) for r in rows] == [r["train_loss"] for r in live.rows]
+    assert list(tmp_path.iterdir()) == [path]  # written atomically: no temporary left
 
 
 def test_epoch_losses_drop_the_timings_only():

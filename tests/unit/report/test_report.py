@@ -38,6 +38,7 @@ def details(latent: int) -> dict:
     total = sum(eig)
     return {"eigenvalues": eig, "explained_ratio": [e / total for e in eig], "eigen_threshold": 10.0,
             "noise_std": [0.1, 0.5, 2.0], "noise_recon_mse": [0.02, 0.03, 0.08], "noise_view_std": 0.5,
+            "noise_latent_shift": [0.1, 0.4, 1.5], "noise_input_mse": [0.01, 0.2, 0.7],
             "traversal_images": [12, 19]}
 
 
@@ -267,6 +268,9 @@ def test_compare_stage_writes_report_summary_and_figures(tmp_path, monkeypatch):
         assert (paths.SUMMARY_PLOTS / figure).stat().st_size > 1000
         assert f"](../plots/summary/{figure})" in text
     assert "## Ledger: the studies' claims" in text and "**One seed: no verdict.**" in text
+    # The rows behind the comparison figures: every variant's noise curve and spectrum.
+    assert len(json.loads(paths.NOISE_PLOT.read_text())) == 3 * len(variants)
+    assert {row["variant"] for row in json.loads(paths.SPECTRA_PLOT.read_text())} == set(variants)
     headline = json.loads(paths.HEADLINE_METRICS.read_text())
     assert set(headline) == {*variants, "eigen_reading"}
     assert headline["eigen_reading"]["accuracy_drop"] == pytest.approx(0.02)
