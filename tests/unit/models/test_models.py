@@ -141,6 +141,22 @@ def test_project_variants_have_the_recipe_sizes(name, expected):
     assert count_parameters(build_model(variant_config(name))) == expected
 
 
+def test_spatial_conv_encoder_has_a_relu_after_each_conv():
+    # Study 002's encoder is Conv, ReLU, MaxPool twice (CLAIMS.md Note B): the code is
+    # non-negative. Without the ReLUs the parameter count is the same, so only this
+    # tells the recipe apart; a random init gives negative pre-activations on any image.
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("spatial_conv", 256, output="tanh")).eval()
+    x = torch.rand(8, 1, 28, 28) * 2 - 1  # (8, 1, 28, 28) in [-1, 1]
+    with torch.no_grad():
+        z = model.encode(x)  # (8, 256)
+        conv_out = model.encoder[0](x)  # the first conv alone: both signs
+    assert z.shape == (8, 256)
+    assert conv_out.min() < 0 and z.min() >= 0 and z.max() > 0
+    kinds = [type(layer).__name__ for layer in model.encoder]
+    assert kinds[:6] == ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d"]
+
+
 def test_count_parameters_skips_frozen():
     model = build_model(ModelConfig("mlp", 3, (128, 64), output="tanh"))
     for p in model.encoder.parameters():
