@@ -51,10 +51,11 @@ def translation_response(encode: Callable, decode: Callable, images01: np.ndarra
 
 def translation_part(encode: Callable, decode: Callable, images01: np.ndarray, labels: np.ndarray,
                      z_train: np.ndarray, y_train: np.ndarray, *, shifts: Sequence[int], max_images: int | None,
-                     k: int, max_train: int | None, seed: int) -> Part:
-    """translation_response on a seeded subset of test images, shift 0 first (the unshifted reference)."""
+                     k: int, seed: int) -> Part:
+    """translation_response on a seeded subset of test images, shift 0 first (the unshifted reference);
+    the kNN fits on as many seeded training codes as there are test images."""
     idx = subsample(len(images01), max_images, seed)
-    fit = subsample(len(y_train), max_train, seed)
+    fit = subsample(len(y_train), len(idx), seed)
     knn = KNeighborsClassifier(n_neighbors=min(k, len(fit))).fit(z_train[fit], y_train[fit])
     details = translation_response(encode, decode, images01[idx], labels[idx], [0, *shifts], knn)
     return Part(details=details)
