@@ -11,7 +11,7 @@ from latent_atlas.config import flatten
 from latent_atlas.io import read_history, read_json, write_json, write_text
 from latent_atlas.report import claims
 from latent_atlas.report.ledger import CATALOGUE, ledger_markdown
-from latent_atlas.report.measures import RunData, variant_numbers
+from latent_atlas.report.run_data import RunData, variant_numbers
 
 
 def main(args, params):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from latent_atlas.report import stats
-from latent_atlas.report.measures import Measure, Missing, RunData
+from latent_atlas.report.run_data import Measure, Missing, RunData
 
 KINDS = ("number", "qualitative", "recipe", "application")
 

@@ -38,7 +38,7 @@ from latent_atlas.report import claims, experiments, stats
 from latent_atlas.report.headline import HEADLINE_KEYS
 from latent_atlas.report.ledger import CATALOGUE, ledger_markdown
 from latent_atlas.report.markdown import markdown_table
-from latent_atlas.report.measures import variant_numbers
+from latent_atlas.report.run_data import variant_numbers
 
 REPLICATES_REPORT = Path("reports/replicates.md")
 REPLICATES_JSON = Path("reports/replicates.json")

@@ -8,25 +8,20 @@ declared number so that a verdict can follow from an interval.
 from __future__ import annotations
 
 from latent_atlas.report.claims import Check, Claim, exact
+from latent_atlas.report.digit_measures import DigitGap, PairGap, PairRank, PairShare
 from latent_atlas.report.measures import (
-    Across,
     At,
     Deviation,
     Diff,
-    DigitGap,
     Metric,
-    PairGap,
-    PairRank,
-    PairShare,
     ParamMismatches,
-    PCAOfSize,
     Population,
     Ratio,
     RecipeMismatches,
-    SweepVsPCA,
     Trend,
 )
 from latent_atlas.report.stats import above, below, near
+from latent_atlas.report.sweep_measures import Across, PCAOfSize, SweepVsPCA
 
 FULL, REDUCED = "classifier_ae", "classifier_ae_reduced"
 # A loss of accuracy counts from half a point (the practical-significance margin).

@@ -8,17 +8,10 @@ wait for: issues 17 and 18 build those models and replace the entries.
 from __future__ import annotations
 
 from latent_atlas.report.claims import Check, Claim, exact
-from latent_atlas.report.measures import (
-    CurveGap,
-    CurveRise,
-    Diff,
-    Judge,
-    Metric,
-    PCAOfSize,
-    Ratio,
-    RecipeMismatches,
-)
+from latent_atlas.report.curve_measures import CurveGap, CurveRise
+from latent_atlas.report.measures import Diff, Judge, Metric, Ratio, RecipeMismatches
 from latent_atlas.report.stats import above, below, near
+from latent_atlas.report.sweep_measures import PCAOfSize
 
 DENSE = "dense_ae"
 

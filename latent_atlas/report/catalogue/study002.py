@@ -9,30 +9,23 @@ experiments beside the default runs (README, "Recipe experiments").
 from __future__ import annotations
 
 from latent_atlas.report.claims import Check, Claim, Experiment, exact
+from latent_atlas.report.curve_measures import CurveRise, DropGrowth, EarlyShare, EpochsToReach
+from latent_atlas.report.digit_measures import DigitGap, PairGap
 from latent_atlas.report.measures import (
-    Across,
     At,
     Baseline,
     ConvChain,
-    CurveRise,
     Diff,
-    DigitGap,
-    DropGrowth,
-    EarlyShare,
-    EpochsToReach,
     Judge,
     LinearParams,
     Metric,
-    PairGap,
-    PCAOfSize,
     Ratio,
     RecipeMismatches,
     ShapesMatch,
     Smallest,
-    Sweep,
-    SweepVsPCA,
 )
 from latent_atlas.report.stats import above, below, near
+from latent_atlas.report.sweep_measures import Across, PCAOfSize, Sweep, SweepVsPCA
 
 SWEEP, CONV = "vanilla_sweep", "spatial_conv_ae"
 # Compression ratios are stated to a tenth of a percent.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from latent_atlas.report.claims import Check, Claim, exact, study_number
-from latent_atlas.report.measures import Diff, DigitRank, Metric, ParamMismatches, RecipeMismatches
+from latent_atlas.report.digit_measures import DigitRank
+from latent_atlas.report.measures import Diff, Metric, ParamMismatches, RecipeMismatches
 from latent_atlas.report.stats import above, below
 
 DEEP, CONV = "deep_ae", "small_conv_ae"

@@ -9,8 +9,9 @@ comparable across retrainings.
 from __future__ import annotations
 
 from latent_atlas.report.claims import Check, Claim, exact
-from latent_atlas.report.measures import Across, At, Diff, Dims, Metric, ParamMismatches
+from latent_atlas.report.measures import At, Diff, Dims, Metric, ParamMismatches
 from latent_atlas.report.stats import above, below, near
+from latent_atlas.report.sweep_measures import Across
 
 FULL, REDUCED = "classifier_ae", "classifier_ae_reduced"
 # A loss of accuracy counts from half a point (as in study 000).

@@ -13,7 +13,8 @@ from latent_atlas.config import RolesParams, load_params
 from latent_atlas.report import claims, stats
 from latent_atlas.report.claims import Check, Claim, Experiment, exact, study_number
 from latent_atlas.report.ledger import CATALOGUE, figure_link, ledger_markdown, ledger_rows
-from latent_atlas.report.measures import Diff, Metric, RunData
+from latent_atlas.report.measures import Diff, Metric
+from latent_atlas.report.run_data import RunData
 
 # The catalogue the ledger answers: ../shared/CLAIMS.md beside the project, as params.yaml's comments say.
 CLAIMS_MD = PROJECT.parent / "shared" / "CLAIMS.md"

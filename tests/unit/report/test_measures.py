@@ -8,36 +8,29 @@ import numpy as np
 import pytest
 
 from latent_atlas.analysis import ranks
-from latent_atlas.report.measures import (
-    Across,
-    At,
-    Baseline,
-    ConvChain,
+from latent_atlas.report.curve_measures import (
     CurveGap,
     CurveRise,
-    Deviation,
-    DigitGap,
-    DigitRank,
-    Dims,
     DropGrowth,
     EarlyShare,
     EpochsToReach,
+)
+from latent_atlas.report.digit_measures import DigitGap, DigitRank, PairGap, PairRank, PairShare
+from latent_atlas.report.measures import (
+    At,
+    Baseline,
+    ConvChain,
+    Deviation,
+    Dims,
     LinearParams,
     Metric,
-    Missing,
-    PairGap,
-    PairRank,
-    PairShare,
     ParamMismatches,
-    PCAOfSize,
     RecipeMismatches,
-    RunData,
     ShapesMatch,
-    Sweep,
-    SweepVsPCA,
     Trend,
-    variant_numbers,
 )
+from latent_atlas.report.run_data import Missing, RunData, variant_numbers
+from latent_atlas.report.sweep_measures import Across, PCAOfSize, Sweep, SweepVsPCA
 
 SWEEP = {2: 0.060, 3: 0.050, 5: 0.040, 10: 0.025, 50: 0.020}
 
