@@ -54,7 +54,7 @@ from latent_atlas.data.factors import Factors, load_factors
 from latent_atlas.data.mnist import TEST, TRAIN, load_arrays
 from latent_atlas.errors import DamagedFileError
 from latent_atlas.io import read_npz
-from latent_atlas.models.autoencoders import layer_shapes
+from latent_atlas.models.autoencoders import ModelConfig, layer_shapes
 from latent_atlas.models.checkpoint import load_checkpoint
 from latent_atlas.models.inference import classifier_fn, decoder_fn, encoder_fn
 from latent_atlas.models.judge import Judge, load_judge
@@ -192,7 +192,7 @@ def load_inputs(name: str, params: Params) -> tuple[VariantInputs, Any]:
     rows = subsample(len(train_labels), params.analyze.probe_max_train, params.seed)
     device = resolve_device(params.train.device)
     model = ckpt.build().to(device).eval()
-    initial = initial_model(ckpt.build().config, params.seed).to(device).eval()
+    initial = initial_model(ModelConfig.from_dict(ckpt.model_config), params.seed).to(device).eval()
     inputs = VariantInputs(
         name=name, z_test=lat["z_test"], y_test=lat["y_test"], z_train=lat["z_train"], y_train=lat["y_train"],
         images_test=images, recon_error_test=lat["recon_error_test"],

@@ -286,7 +286,9 @@ CLAIMS = (
                  fmt="{:.1f}"))),
     Claim("C002-48", "qualitative", 'AdamW weight decay "prevents overfitting"',
           (Check("gap", "train-test MSE gap of vanilla z=3: weight decay 0 run minus 1e-5 run (> 0: decay helps)",
-                 vanilla("generalization_gap"), above(0), fmt="{:+.2e}", experiment=NO_WEIGHT_DECAY),)),
+                 vanilla("generalization_gap"), above(0), fmt="{:+.2e}", experiment=NO_WEIGHT_DECAY),),
+          note="at lr 1e-3 AdamW's decoupled decay multiplies each weight by 1 - 1e-8, which is 1 in float32: "
+               "the decay changes no weight, in the study's PyTorch as here"),
     Claim("C002-49", "application", '"We can navigate the space to find related content"',
           (Check("retrieval", "same-digit precision@10: conv codes minus pixels",
                  Diff(Metric(CONV, "precision_at_10"), Baseline(("pixel_precision_at_10",))), above(0),
