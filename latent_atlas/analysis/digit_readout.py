@@ -44,6 +44,8 @@ def digit_readout(z_rows: np.ndarray, y_rows: np.ndarray, z_test: np.ndarray, y_
     if np.unique(y_rows).size < 2:
         return {}
     model = forest(seed).fit(z_rows, y_rows)
+    # Threaded prediction sums the trees in finish order (see dci.importance_matrix): one thread, same bits.
+    model.set_params(n_jobs=1)
     out = {"dci_linear_informativeness_digit": linear_accuracy(z_rows, y_rows, z_test, y_test, seed=seed),
            "dci_single_informativeness_in_sample": float(np.mean(model.predict(z_rows) == y_rows))}
     order = np.random.default_rng(seed).permutation(len(y_rows))
