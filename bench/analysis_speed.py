@@ -45,7 +45,9 @@ from latent_atlas.analysis.tsne import (
     tsne_embedding,
     tsne_kl_divergence,  # noqa: E402
 )
+from latent_atlas.analysis.untrained import ModelFunctions
 from latent_atlas.analysis.variant import VariantInputs, analyze_arrays, available_cores
+from latent_atlas.arrays import subsample
 from latent_atlas.config import TSNEParams, load_params  # noqa: E402
 from latent_atlas.data.mnist import TEST, TRAIN
 from latent_atlas.data.morpho import measure_factors
@@ -54,8 +56,9 @@ from latent_atlas.models.autoencoders import (
     build_model,  # noqa: E402
     model_config,
 )
-from latent_atlas.models.inference import decoder_fn, encoder_fn, run_model  # noqa: E402
-from latent_atlas.models.training import to_model_input, train_config, train_model  # noqa: E402
+from latent_atlas.models.inference import classifier_fn, decoder_fn, encoder_fn, run_model  # noqa: E402
+from latent_atlas.models.judge import Judge, JudgeSettings, train_judge
+from latent_atlas.models.training import initial_model, to_model_input, train_config, train_model  # noqa: E402
 
 
 def synthetic_mnist(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,6 +163,12 @@ def main() -> None:
     factors = measure_factors(test_images, train_images, params.baseline.factor_train_n, params.seed,
                               params.baseline.morpho_scale)
     print(f"morphometric factors (once per run, baseline stage): {time.perf_counter() - start:.1f} s")
+    start = time.perf_counter()
+    judge_net, _ = train_judge(train_images.astype(np.float32) / 255.0, train_labels,
+                               JudgeSettings(epochs=1, seed=params.seed))
+    judge = Judge(judge_net)
+    print(f"the judge, one epoch (once per run, judge stage): {time.perf_counter() - start:.1f} s")
+    rows = subsample(len(train_labels), params.analyze.probe_max_train, params.seed)
 
     out_root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="analysis_speed_"))
     for name in args.variants.split(","):
@@ -173,6 +182,7 @@ def main() -> None:
                         replace(train_config(params, name, "cpu"), epochs=args.epochs), progress=False)
         train_s = time.perf_counter() - start
         model = model.eval()
+        initial = initial_model(model.config, params.seed).eval()
         start = time.perf_counter()
         test_out = run_model(model, test_images, variant.input_range, device)
         train_out = run_model(model, train_images, variant.input_range, device)
@@ -184,6 +194,12 @@ def main() -> None:
             decode=decoder_fn(model, variant.input_range, device),
             history=[{"epoch": 1, "train_loss": 0.1}, {"epoch": 2, "train_loss": 0.05}],
             factors=factors, log_probs_test=test_out.get("log_probs"),
+            classify=classifier_fn(model, device) if model.has_classifier else None,
+            recon_error_train=train_out["recon_error"], log_probs_train=train_out.get("log_probs"), judge=judge,
+            initial=ModelFunctions(encoder_fn(initial, variant.input_range, device),
+                                   decoder_fn(initial, variant.input_range, device),
+                                   classifier_fn(initial, device) if initial.has_classifier else None),
+            images_train=train_images[rows], y_images_train=train_labels[rows],
         )
         start = time.perf_counter()
         result = analyze_arrays(inputs, params.analyze, params.seed, out_root / name, n_jobs=jobs)

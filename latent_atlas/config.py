@@ -171,6 +171,28 @@ class TraversalParams(_Section):
     # most max_dims dims (the highest-variance ones when there are more).
     n_images: Annotated[int, Field(strict=True, ge=2, le=100_000)] = 100
     max_dims: Annotated[int, Field(strict=True, ge=1, le=4096)] = 64
+    # A dim is dead when its effect is under this fraction of the largest dim's.
+    dead_fraction: Annotated[FiniteFloat, Field(ge=0, lt=1)] = 0.1
+
+
+class AblationParams(_Section):
+    # Each of the max_dims highest-variance dims set to its mean alone (and the
+    # dead dims together), on max_images seeded test images (null: all).
+    max_dims: Annotated[int, Field(strict=True, ge=1, le=4096)] = 16
+    # Paired on the same images, 1,000 tell a half-point accuracy loss from none (17 decodes of them).
+    max_images: PositiveInt | None = 1000
+
+
+class ShiftParams(_Section):
+    # Test digits moved this many pixels right (each in 1..27), on max_images seeded test images.
+    pixels: list[Annotated[int, Field(strict=True, ge=1, le=27)]] = Field(default_factory=lambda: [1, 2, 3])
+    max_images: PositiveInt | None = 2000
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ShiftParams:
+        if not self.pixels or len(set(self.pixels)) != len(self.pixels):
+            raise ValueError(f"pixels={self.pixels} is not allowed: give distinct shifts in 1..27")
+        return self
 
 
 class DCIParams(_Section):
@@ -188,9 +210,13 @@ class AnalyzeParams(_Section):
     knn_k: Annotated[int, Field(strict=True, ge=1, le=1000)] = 5
     # The study's reading: count eigenvalues of the latent covariance above this.
     eigen_threshold: Annotated[FiniteFloat, Field(ge=0)] = 10.0
+    # Same-digit precision of the 10 nearest code-space neighbours, for this many seeded test queries.
+    precision_queries: PositiveInt | None = 2000
     tsne: TSNEParams = TSNEParams()
     noise: NoiseParams = NoiseParams()
     traversal: TraversalParams = TraversalParams()
+    ablation: AblationParams = AblationParams()
+    shift: ShiftParams = ShiftParams()
     dci: DCIParams = DCIParams()
 
     @model_validator(mode="after")
@@ -200,24 +226,36 @@ class AnalyzeParams(_Section):
         return self
 
 
-class ReadingParams(_Section):
-    """The study's eigenvalue reading: does the smaller latent match the larger one?"""
+class RolesParams(_Section):
+    """Which variant plays each part of the studies: the claims name variants only by role.
 
-    full: str = "classifier"
-    reduced: str = "classifier_z6"
-    # An accuracy drop larger than this (a fraction, 0.005 = half a point)
-    # counts as "the reading did not hold".
-    accuracy_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.005
+    A role left out (null, or an empty sweep) is absent from the run: the
+    claims that read it say "not measured in this run", naming the role.
+    """
 
-    def names(self) -> tuple[str, str]:
-        return self.full, self.reduced
+    classifier_ae: str | None = None
+    # The study's retrain of the classifier AE at the size its eigenvalue reading suggested.
+    classifier_ae_reduced: str | None = None
+    dense_ae: str | None = None
+    deep_ae: str | None = None
+    small_conv_ae: str | None = None
+    spatial_conv_ae: str | None = None
+    # The vanilla AE of study 002 at every latent size, one variant each.
+    vanilla_sweep: list[str] = Field(default_factory=list)
+
+    def assigned(self) -> dict[str, list[str]]:
+        """role -> the variants it names, for the roles this run has."""
+        out = {}
+        for role, value in self:
+            names = value if isinstance(value, list) else [value] if value is not None else []
+            if names:
+                out[role] = names
+        return out
 
 
 class CompareParams(_Section):
-    # The variants whose reconstructions form the sweep grid, one row each.
-    sweep: list[str] = Field(default_factory=list)
+    # Test digits per row of the sweep grid (roles.vanilla_sweep, one row per size).
     n_digits: Annotated[int, Field(strict=True, ge=1, le=32)] = 10
-    reading: ReadingParams = ReadingParams()
 
 
 class BaselineParams(_Section):
@@ -246,6 +284,7 @@ class Params(_Section):
     # Before variants, so a bad value in a recipe is named where it is written.
     recipes: dict[str, RecipeParams] = Field(default_factory=dict)
     variants: dict[str, VariantParams] = Field(default_factory=dict)
+    roles: RolesParams = RolesParams()
     analyze: AnalyzeParams = AnalyzeParams()
     compare: CompareParams = CompareParams()
     baseline: BaselineParams = BaselineParams()
@@ -291,14 +330,12 @@ class Params(_Section):
         if self.data.limit is not None and self.judge.batch_size > self.data.limit:
             raise ValueError(f"judge.batch_size={self.judge.batch_size} is not allowed with data.limit="
                              f"{self.data.limit}: it is larger than the training images")
-        # The reading's defaults name the study's variants; a file with none has nothing to read.
-        reading = self.compare.reading.names() if self.variants else ()
-        for key, names in (("compare.sweep", self.compare.sweep), ("compare.reading", reading)):
+        for role, names in self.roles.assigned().items():
             unknown = [name for name in names if name not in self.variants]
             if unknown:
                 raise ValueError(
-                    f"{key} names {unknown}, which are not variants; "
-                    f"allowed: {', '.join(sorted(self.variants))}"
+                    f"roles.{role} names {unknown}, which are not variants; "
+                    f"allowed: {', '.join(sorted(self.variants)) or 'none (variants is empty)'}"
                 )
         if self.pca.n_components > 6:
             raise ValueError(

@@ -10,6 +10,7 @@ they never linger in an output DVC hashes (plots/<variant>/, metrics/analyze/).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -159,6 +160,14 @@ def read_json(path: str | Path) -> Any:
         reason = " ".join(str(exc).split())
         raise DamagedFileError(f"{path} is not valid JSON ({reason}); "
                                "rerun the stage that makes it (dvc repro --force <stage>)") from None
+
+
+def read_history(path: str | Path) -> list[dict[str, float]]:
+    """Per-epoch rows of a training history CSV (metrics/train/<variant>.csv), numbers only."""
+    path = Path(path)
+    _require(path)
+    with open(path, newline="") as fh:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
 
 
 def arrays_checksum(*arrays: np.ndarray) -> str:

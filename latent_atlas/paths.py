@@ -19,6 +19,9 @@ JUDGE = Path("models/judge.pt")
 JUDGE_METRICS = Path("metrics/judge.json")
 HEADLINE_METRICS = Path("metrics/headline.json")
 SUMMARY_REPORT = Path("reports/summary.md")
+CLAIMS_REPORT = Path("reports/claims.md")
+# Each claim's numbers in this run (per seed, for `latent-atlas replicates`).
+CLAIMS_METRICS = Path("metrics/claims.json")
 SUMMARY_PLOTS = Path("plots/summary")
 # The rows behind compare's figures, one DVC plot file each (dvc.yaml draws them).
 MSE_VS_LATENT_PLOT = Path("plots/data/mse_vs_latent.json")

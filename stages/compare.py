@@ -1,6 +1,7 @@
 """Stage compare: the headline numbers of every variant (metrics/headline.json),
 the summary figures (plots/summary/), the rows behind them as DVC plot files
-(plots/data/) and the report (reports/summary.md)."""
+(plots/data/) and the report (reports/summary.md). Variants are found by role
+(params `roles`): the sweep, the classifier AE and its z=6 retrain."""
 
 
 import numpy as np
@@ -13,7 +14,7 @@ from latent_atlas.io import read_json, write_json, write_text
 from latent_atlas.models.checkpoint import load_checkpoint
 from latent_atlas.models.inference import run_model
 from latent_atlas.models.training import resolve_device
-from latent_atlas.report import claims, summary
+from latent_atlas.report import summary
 from latent_atlas.report.headline import headline_metrics
 from latent_atlas.report.plot_data import write_plot_data
 
@@ -22,7 +23,7 @@ def sweep_grid(params):
     images = load_arrays(paths.MNIST).subset(TEST)[0][: params.compare.n_digits]
     device = resolve_device(params.train.device)
     grid_rows, names = [images / 255.0], ["original"]
-    for name in params.compare.sweep:
+    for name in params.roles.vanilla_sweep:
         ckpt = load_checkpoint(paths.checkpoint(name))
         grid_rows.append(run_model(ckpt.build(), images, ckpt.input_range, device)["reconstructions"])
         names.append(f"z={ckpt.model_config['latent_dim']}")
@@ -33,8 +34,9 @@ def sweep_grid(params):
 def summary_figures(params, analyses, details, baseline):
     out = paths.SUMMARY_PLOTS
     pca = {int(v["latent_dim"]): v["test_mse"] for v in baseline["pca"].values()}
-    sweep = sorted((analyses[n]["latent_dim"], analyses[n]["test_mse"]) for n in params.compare.sweep)
-    models = [(n, m["latent_dim"], m["test_mse"]) for n, m in analyses.items() if n not in params.compare.sweep]
+    members = params.roles.vanilla_sweep
+    sweep = sorted((analyses[n]["latent_dim"], analyses[n]["test_mse"]) for n in members)
+    models = [(n, m["latent_dim"], m["test_mse"]) for n, m in analyses.items() if n not in members]
     plots.save(out / "mse_vs_latent.png", plots.mse_vs_latent(
         pca, models, sweep, "Test MSE against latent size: PCA and the autoencoders"))
     plots.save(out / "cumulative_variance.png", plots.curves(
@@ -45,8 +47,8 @@ def summary_figures(params, analyses, details, baseline):
         {n: (d["noise_std"], d["noise_recon_mse"]) for n, d in details.items()},
         "Reconstruction error of noisy test images", "noise std", "MSE against the clean image [0,1]",
         logx=True))
-    reading = params.compare.reading
-    shown = {n: details[n]["eigenvalues"] for n in (reading.full, reading.reduced) if n in details}
+    roles = params.roles
+    shown = {n: details[n]["eigenvalues"] for n in (roles.classifier_ae, roles.classifier_ae_reduced) if n in details}
     threshold = next((d.get("eigen_threshold") for d in details.values()), None)
     plots.save(out / "eigen_reading.png", plots.spectra(
         {f"{n} (z={analyses[n]['latent_dim']})": e for n, e in shown.items()},
@@ -65,15 +67,14 @@ def main(args, params):
     summary_figures(params, analyses, details, baseline)
     write_plot_data(params, analyses, details, baseline)
 
-    reading = params.compare.reading
-    reading_lines, verdict = summary.reading_section(reading, analyses, details)
+    roles = params.roles
+    reading_lines, verdict = summary.reading_section(roles.classifier_ae, roles.classifier_ae_reduced, analyses,
+                                                     details)
     first = next(iter(details.values()), {})
-    example = reading.full if reading.full in analyses else next(iter(analyses), None)
+    example = roles.classifier_ae if roles.classifier_ae in analyses else next(iter(analyses), None)
     drawn = details[example].get("traversal_images", []) if example else []
-    # One seed: the ledger states this run's numbers; replicates.py draws the verdicts.
-    runs = {"this run": claims.seed_metrics(analyses, train, baseline)}
     sections = [
-        *claims.ledger_section(runs, params.compare),
+        "The studies' claims, one by one, with this run's numbers: [claims.md](claims.md).", "",
         *reading_lines,
         *summary.baseline_section(baseline, analyses),
         *summary.clustering_section(analyses),

@@ -1,11 +1,18 @@
-"""Stage pca: PCA by hand on the standardized population, checked against scikit-learn."""
+"""Stage pca: PCA by hand on the standardized population, checked against scikit-learn; what study 000
+reads from it (raw against standardized), also for the study's own generator seed."""
 
 import pandas as pd
 
 from latent_atlas import paths
 from latent_atlas.analysis import plots
-from latent_atlas.analysis.pca import check_against_sklearn, pca_by_hand, standardize
+from latent_atlas.analysis.pca import (
+    check_against_sklearn,
+    pca_by_hand,
+    population_reading,
+    standardize,
+)
 from latent_atlas.cli import run_stage
+from latent_atlas.data.population import COLUMNS, STUDY_SEED, make_population
 from latent_atlas.io import write_json, write_text
 
 
@@ -25,7 +32,11 @@ def main(args, params):
         "cumulative_ratio": result.cumulative_ratio.tolist(),
         "kept_variance": float(result.cumulative_ratio[k - 1]),
         "matches_sklearn": True,
+        **population_reading(people.to_numpy(dtype=float), COLUMNS),
     }
+    study = population_reading(make_population(len(people), STUDY_SEED).to_numpy(dtype=float), COLUMNS)
+    metrics["study_seed"] = {"seed": STUDY_SEED, **{key: study[key] for key in
+                                                    ("eigenvalues", "n_eigen_above_1", "top3_share")}}
     write_json(paths.PCA_METRICS, metrics)
     plots.save(paths.PCA_PLOTS / "scree.png", plots.scree(result.eigenvalues, "Population PCA: scree"))
     print(f"top {k} components keep {metrics['kept_variance']:.1%} of the variance")

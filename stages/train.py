@@ -49,8 +49,10 @@ def main(args, params):
                       history=epoch_losses(trained.history))
     save_checkpoint(paths.checkpoint(name), ckpt)
     last = trained.history[-1]
+    # Seconds per epoch compare variants trained on the same machine (device and threads recorded beside).
     final = {"n_params": trained.n_params, "latent_dim": trained.config.latent_dim, "train_seconds": trained.seconds,
-             **{f"final_{k}": v for k, v in last.items() if k not in ("epoch", "seconds")}}
+             "seconds_per_epoch": trained.seconds / len(trained.history), "device": device.type,
+             "threads": trained.threads, **{f"final_{k}": v for k, v in last.items() if k not in ("epoch", "seconds")}}
     write_json(paths.train_metrics(name), final)
     mark_executed("train", name, start_ms)
     print(f"{name}: {trained.n_params} parameters, {len(trained.history)} epochs in {trained.seconds:.1f} s, "

@@ -21,6 +21,8 @@ import numpy as np
 
 from latent_atlas.analysis import clustering
 from latent_atlas.analysis.pca import covariance_spectrum
+from latent_atlas.analysis.probes import probes_part
+from latent_atlas.arrays import subsample
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,10 @@ def reconstruction_mse(fit: PCAFit, x, k: int) -> float:
 
 
 def pca_baseline(fit: PCAFit, test01, test_labels, ks: Sequence[int], *, kmeans_seeds: int = 10,
-                 seed: int = 0) -> dict[str, dict[str, float]]:
-    """Per k: test MSE, explained training variance, k-means purity of the test codes.
+                 seed: int = 0, train01=None, train_labels=None, knn_k: int = 5,
+                 probe_max_train: int | None = 10000) -> dict[str, dict[str, float]]:
+    """Per k: test MSE, explained training variance, k-means purity, NMI and ARI of the test codes, and
+    (given the training images) linear and kNN probes fitted on their codes, as for the autoencoders.
 
     `fit` is fit_pca of the training images. Keys are "k2", "k3", ... so DVC
     shows them as pca.k2.test_mse and so on.
@@ -69,6 +73,8 @@ def pca_baseline(fit: PCAFit, test01, test_labels, ks: Sequence[int], *, kmeans_
     if not ks or min(ks) < 1 or max(ks) > fit.components.shape[1]:
         raise ValueError(f"ks={list(ks)} is not allowed; use sizes in 1..{fit.components.shape[1]}")
     test = _flat(test01).astype(np.float64)
+    rows = subsample(len(train_labels), probe_max_train, seed) if train01 is not None else None
+    train = _flat(train01)[rows].astype(np.float64) if rows is not None else None
     total = fit.eigenvalues.sum()
     out = {}
     for k in sorted(ks):
@@ -78,7 +84,11 @@ def pca_baseline(fit: PCAFit, test01, test_labels, ks: Sequence[int], *, kmeans_
             "latent_dim": int(k),
             "test_mse": float(np.mean((fit.decode(codes) - test) ** 2)),
             "explained_variance": float(fit.eigenvalues[:k].sum() / total) if total > 0 else 0.0,
-            "purity_best": purity["purity_best"],
-            "purity_mean": purity["purity_mean"],
+            **{key: purity[key] for key in ("purity_best", "purity_mean", "nmi", "ari")},
         }
+        if train is not None:
+            probes = probes_part(fit.encode(train, k), np.asarray(train_labels)[rows], codes, test_labels, k=knn_k,
+                                 max_train=None, seed=seed)
+            out[f"k{k}"].update({key: probes.metrics[key] for key in ("probe_linear_accuracy", "probe_knn_accuracy")
+                                 if key in probes.metrics})
     return out

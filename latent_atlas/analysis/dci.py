@@ -24,6 +24,7 @@ from sklearn.ensemble import (
 
 from latent_atlas import paths
 from latent_atlas.analysis import plots
+from latent_atlas.analysis.digit_readout import digit_readout
 from latent_atlas.analysis.parts import Drawing, Part
 from latent_atlas.arrays import as_labels, as_matrix, check_positive_int, check_seed, subsample
 from latent_atlas.config import DCIParams
@@ -171,7 +172,7 @@ def _check_factor_data(z_train, factors_train, z_test, factors_test, discrete_ma
     return ztr, ftr, zte, fte, mask
 
 
-def _forest(*, discrete: bool, seed: int, n_estimators: int, max_depth: int | None):
+def tree_ensemble(*, discrete: bool, seed: int, n_estimators: int = FOREST_TREES, max_depth: int | None = FOREST_DEPTH):
 
     n_estimators = check_positive_int("n_estimators", n_estimators)
     if max_depth is not None:
@@ -205,7 +206,7 @@ def forest_importances(
     """Impurity importances (sum to 1) of the fast DCI estimator: shallow extra-trees."""
     zz = as_matrix("z", z, min_rows=2)
     yy = as_labels("y", y, zz.shape[0])
-    model = _forest(discrete=discrete, seed=check_seed(seed), n_estimators=n_estimators,
+    model = tree_ensemble(discrete=discrete, seed=check_seed(seed), n_estimators=n_estimators,
                     max_depth=max_depth).fit(zz, yy)
     return np.asarray(model.feature_importances_, dtype=np.float64)
 
@@ -253,7 +254,7 @@ def importance_matrix(
     r = np.zeros((ztr.shape[1], n_factors))
     info = np.zeros(n_factors)
     for j in range(n_factors):
-        model = _forest(discrete=bool(mask[j]), seed=seed + j, n_estimators=n_estimators, max_depth=max_depth)
+        model = tree_ensemble(discrete=bool(mask[j]), seed=seed + j, n_estimators=n_estimators, max_depth=max_depth)
         model.fit(ztr, ftr[:, j])
         r[:, j] = model.feature_importances_
         # Threaded prediction sums the trees in finish order, which changes the
@@ -338,6 +339,8 @@ def dci_part(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_tes
     importance = np.asarray(full.pop("importance_matrix"))  # (d, factors)
     numbers: dict[str, Any] = {
         **dci_single_factor(importance[:, 0], full["dci_informativeness_digit"]),
+        **digit_readout(z_train[train_rows], y_train[train_rows], z_test, y_test, seed=seed,
+                        forest=lambda s: tree_ensemble(discrete=True, seed=s)),
         "dci_n_train": len(train_rows),
     }
     details: dict[str, Any] = {"dci_single_importances": importance[:, 0].tolist()}

@@ -97,3 +97,33 @@ def pca_directions(z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.nd
     """Mean, top-k principal directions (d, k) and all eigenvalues (descending) of the codes."""
     s = covariance_spectrum(z)
     return s.mean, s.vectors[:, :k], s.eigenvalues
+
+
+def population_reading(raw: np.ndarray, columns: tuple[str, ...] | list[str]) -> dict:
+    """What study 000 reads from its population's PCA, on the standardized and on the raw columns.
+
+    Standardized: eigenvalues above 1 (the study's cut), the share kept by 3
+    components, largest over smallest eigenvalue (1 for variance spread
+    evenly), the largest |loading| on PC1 (1/sqrt(6) = 0.41 when even). Raw:
+    each column's variance and PC1's share of the variance with the column it
+    loads most, which with unscaled columns is the widest (Salary).
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    if raw.ndim != 2 or raw.shape[1] != len(columns) or raw.shape[0] < 2:
+        raise ValueError(f"raw must be (n >= 2, {len(columns)}) for columns {list(columns)}; got {raw.shape}")
+    std = covariance_spectrum(standardize(raw))
+    plain = covariance_spectrum(raw)
+    widest = int(np.argmax(np.abs(plain.vectors[:, 0])))
+    out = {
+        "eigenvalues": std.eigenvalues.tolist(),
+        "n_eigen_above_1": int(np.sum(std.eigenvalues > 1)),
+        "top3_share": float(std.eigenvalues[:3].sum() / std.eigenvalues.sum()),
+        "std_pc1_max_loading": float(np.max(np.abs(std.vectors[:, 0]))),
+        "raw_variance": {name: float(v) for name, v in zip(columns, raw.var(axis=0, ddof=1), strict=True)},
+        "raw_pc1_share": float(plain.eigenvalues[0] / plain.eigenvalues.sum()),
+        "raw_pc1_column": str(columns[widest]),
+        "raw_pc1_top_loading": float(abs(plain.vectors[widest, 0])),
+    }
+    if std.eigenvalues[-1] > 0:  # collinear columns have no finite ratio
+        out["eigen_max_min_ratio"] = float(std.eigenvalues[0] / std.eigenvalues[-1])
+    return out

@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from latent_atlas.analysis.parts import Part
+from latent_atlas.arch import N_CLASSES
 from latent_atlas.arrays import as_labels, as_matrix, check_positive_int, check_seed, subsample
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,16 @@ def _probe_data(z_train, y_train, z_test, y_test):
     return ztr, ytr, zte, yte
 
 
-def linear_probe_accuracy(
+def linear_probe(
     z_train, y_train, z_test, y_test, *, seed: int = 0, max_train: int | None = 10000
-) -> float:
-    """Held-out accuracy of a standardised multinomial logistic regression.
+) -> dict[str, float]:
+    """Held-out (and training) accuracy of a standardised multinomial logistic regression.
 
     Training is capped at `max_train` seeded samples and 200 L-BFGS steps: the
     probe measures linear decodability, and more data or iterations change
-    the accuracy by well under a point while costing seconds per call.
+    the accuracy by well under a point while costing seconds per call. The
+    training accuracy is on the rows it was fitted on (test close to it:
+    nothing memorised).
     """
 
     ztr, ytr, zte, yte = _probe_data(z_train, y_train, z_test, y_test)
@@ -59,37 +62,60 @@ def linear_probe_accuracy(
         # The iteration cap is deliberate (see docstring); its warning is noise.
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(scaler.transform(ztr), ytr)
-    return float(np.mean(model.predict(scaler.transform(zte)) == yte))
+    return {"test": float(np.mean(model.predict(scaler.transform(zte)) == yte)),
+            "train": float(np.mean(model.predict(scaler.transform(ztr)) == ytr))}
+
+
+def linear_probe_accuracy(
+    z_train, y_train, z_test, y_test, *, seed: int = 0, max_train: int | None = 10000
+) -> float:
+    """Held-out accuracy of linear_probe."""
+    return linear_probe(z_train, y_train, z_test, y_test, seed=seed, max_train=max_train)["test"]
+
+
+def knn_predictions(
+    z_train, y_train, z_test, y_test, *, k: int = 5, max_train: int | None = 10000, seed: int = 0
+) -> np.ndarray:
+    """Labels a Euclidean k-nearest-neighbour vote on the raw codes gives the test codes."""
+
+    ztr, ytr, zte, _ = _probe_data(z_train, y_train, z_test, y_test)
+    seed = check_seed(seed)
+    if max_train is not None:
+        max_train = check_positive_int("max_train", max_train)
+    idx = subsample(ztr.shape[0], max_train, seed)
+    k = check_positive_int("k", k, upper=idx.size)
+    return KNeighborsClassifier(n_neighbors=k).fit(ztr[idx], ytr[idx]).predict(zte)
 
 
 def knn_accuracy(
     z_train, y_train, z_test, y_test, *, k: int = 5, max_train: int | None = 10000, seed: int = 0
 ) -> float:
     """Held-out accuracy of a Euclidean k-nearest-neighbour vote on the raw codes."""
-
-    ztr, ytr, zte, yte = _probe_data(z_train, y_train, z_test, y_test)
-    seed = check_seed(seed)
-    if max_train is not None:
-        max_train = check_positive_int("max_train", max_train)
-    idx = subsample(ztr.shape[0], max_train, seed)
-    k = check_positive_int("k", k, upper=idx.size)
-    model = KNeighborsClassifier(n_neighbors=k).fit(ztr[idx], ytr[idx])
-    return float(np.mean(model.predict(zte) == yte))
+    predicted = knn_predictions(z_train, y_train, z_test, y_test, k=k, max_train=max_train, seed=seed)
+    return float(np.mean(predicted == np.asarray(y_test)))
 
 
+def per_class_accuracy(labels: np.ndarray, predicted: np.ndarray, n_classes: int = N_CLASSES) -> list[float | None]:
+    """Accuracy on each class's samples (None for a class without samples)."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    return [float(np.mean(predicted[labels == c] == c)) if np.any(labels == c) else None for c in range(n_classes)]
 
 
-def view_knn_accuracy(points: np.ndarray, labels: np.ndarray, *, seed: int, k: int = 5) -> float:
+def view_knn_accuracy(points: np.ndarray, labels: np.ndarray, *, seed: int, k: int = 5,
+                      per_class: bool = False) -> float | tuple[float, list[float | None]]:
     """How well a 2-D picture separates the digits: k-NN accuracy inside the view.
 
     A seeded half of the points votes for the other half. It is the number
     that goes with a scatter plot: 1 when every digit forms its own island.
+    per_class: also each digit's accuracy (how consistently it is grouped).
     """
     order = np.random.default_rng(seed).permutation(len(labels))
     half = len(order) // 2
     fit, score = order[:half], order[half:]
-    return knn_accuracy(points[fit], labels[fit], points[score], labels[score], k=min(k, half),
-                          max_train=None, seed=seed)
+    predicted = knn_predictions(points[fit], labels[fit], points[score], labels[score], k=min(k, half),
+                                max_train=None, seed=seed)
+    accuracy = float(np.mean(predicted == labels[score]))
+    return (accuracy, per_class_accuracy(labels[score], predicted)) if per_class else accuracy
 
 
 def probes_part(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np.ndarray, *, k: int,
@@ -106,9 +132,10 @@ def probes_part(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_
     # The probe's matrices are small (10k x d): spin-waiting BLAS threads slow
     # L-BFGS down on a shared CPU (bench/README.md, "Analyses").
     with threadpool_limits(1, user_api="blas"):
-        linear = linear_probe_accuracy(z_train, y_train, z_test, y_test, seed=seed, max_train=max_train)
+        linear = linear_probe(z_train, y_train, z_test, y_test, seed=seed, max_train=max_train)
+    predicted = knn_predictions(z_train, y_train, z_test, y_test, k=k, max_train=max_train, seed=seed)
     return Part({
-        "probe_linear_accuracy": linear,
-        "probe_knn_accuracy": knn_accuracy(z_train, y_train, z_test, y_test, k=k, max_train=max_train,
-                                             seed=seed),
-    })
+        "probe_linear_accuracy": linear["test"],
+        "probe_linear_train_accuracy": linear["train"],
+        "probe_knn_accuracy": float(np.mean(predicted == np.asarray(y_test))),
+    }, {"class_knn_accuracy": per_class_accuracy(y_test, predicted)})

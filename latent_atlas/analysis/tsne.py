@@ -11,6 +11,7 @@ from openTSNE import TSNE
 from openTSNE.affinity import PerplexityBasedNN
 from openTSNE.initialization import pca
 from scipy import sparse
+from sklearn.metrics import silhouette_score
 
 from latent_atlas.analysis import plots
 from latent_atlas.analysis.parts import Drawing, Part
@@ -23,6 +24,9 @@ from latent_atlas.config import TSNEParams
 # codes are first reduced to this many principal components (the usual
 # practice, e.g. van der Maaten & Hinton 2008 reduced to 30-50 dims first).
 TSNE_MAX_DIMS = 50
+
+# Points the t-SNE silhouette is computed on (its cost is quadratic).
+SILHOUETTE_POINTS = 2000
 
 # t-SNE's first iterations pull clusters apart with exaggerated attraction
 # (van der Maaten & Hinton 2008); 250 is both libraries' default.
@@ -100,6 +104,10 @@ def tsne_part(z: np.ndarray, y: np.ndarray, cfg: TSNEParams, seed: int, n_jobs: 
         "tsne_kl_divergence": kl,
         "view_knn_tsne": view_knn_accuracy(embedded, y[idx], seed=seed),
     }
+    if 2 <= len(np.unique(y[idx])) < len(idx):
+        # Silhouette by digit inside the picture (1: tight, separate islands), on a seeded sample of points.
+        numbers["tsne_silhouette"] = float(silhouette_score(embedded, y[idx], sample_size=min(len(idx), SILHOUETTE_POINTS),
+                                                            random_state=seed))
     return Part(numbers, drawings={"latent_tsne.png": Drawing(
         plots.scatter_2d, f"t-SNE of {len(idx):,} test codes",
         {"points": embedded, "labels": y[idx], "axis_names": ("t-SNE 1", "t-SNE 2")})})

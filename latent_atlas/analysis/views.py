@@ -9,7 +9,7 @@ import numpy as np
 from latent_atlas.analysis import plots
 from latent_atlas.analysis.parts import Drawing, Part
 from latent_atlas.analysis.pca import pca_directions
-from latent_atlas.analysis.probes import view_knn_accuracy
+from latent_atlas.analysis.probes import per_class_accuracy, view_knn_accuracy
 
 
 def classification_accuracy(log_probs: np.ndarray, labels: np.ndarray) -> float:
@@ -22,6 +22,13 @@ def confusion_counts(log_probs: np.ndarray, labels: np.ndarray) -> list[list[int
     counts = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(counts, (np.asarray(labels, dtype=np.int64), log_probs.argmax(axis=1)), 1)
     return counts.tolist()
+
+
+def head_part(log_probs: np.ndarray, labels: np.ndarray) -> Part:
+    """The classifier head on the test codes: accuracy, per digit, and its confusion counts."""
+    return Part({"accuracy": classification_accuracy(log_probs, labels)},
+                {"class_head_accuracy": per_class_accuracy(labels, log_probs.argmax(axis=1)),
+                 "confusion": confusion_counts(log_probs, labels)})
 
 
 def reconstructions_part(images01: np.ndarray, recon01: np.ndarray) -> Part:
@@ -46,9 +53,10 @@ def latent_views_part(z: np.ndarray, y: np.ndarray, seed: int) -> Part:
     mean, directions, eigenvalues = pca_directions(z, 2)
     projected = (z - mean) @ directions  # (n, 2)
     total = eigenvalues.sum()
+    pca2, per_digit = view_knn_accuracy(projected, y, seed=seed, per_class=True)
     numbers = {
         "view_knn_latent12": view_knn_accuracy(z[:, :2], y, seed=seed),
-        "view_knn_pca2": view_knn_accuracy(projected, y, seed=seed),
+        "view_knn_pca2": pca2,
         "pca2_explained": float(eigenvalues[:2].sum() / total) if total > 0 else 0.0,
     }
     drawings = {
@@ -57,4 +65,4 @@ def latent_views_part(z: np.ndarray, y: np.ndarray, seed: int) -> Part:
         "latent_pca.png": Drawing(plots.scatter_2d, f"latent PCA ({numbers['pca2_explained']:.0%} of the variance)",
                                   {"points": projected, "labels": y, "axis_names": ("PC 1", "PC 2")}),
     }
-    return Part(numbers, drawings=drawings)
+    return Part(numbers, {"class_view_knn_pca2": per_digit}, drawings)

@@ -143,8 +143,11 @@ class SmallConvAutoencoder(Autoencoder):
 class SpatialConvAutoencoder(Autoencoder):
     """Convolutional encoder to a 64x2x2 spatial bottleneck (latent size 256).
 
-    The recipe has no activation in the encoder; the latent is the flattened
-    64x2x2 map so every analysis sees (B, 256) like the dense variants.
+    Study 002's encoder has a ReLU after each Conv2d (Conv, ReLU, MaxPool,
+    twice), so the code is non-negative; a ReLU has no parameters, so only
+    that sign, not the parameter count (50,161), tells the recipe apart from
+    one without them. The latent is the flattened 64x2x2 map so every analysis
+    sees (B, 256) like the dense variants.
     """
 
     convolutional = True
@@ -152,9 +155,9 @@ class SpatialConvAutoencoder(Autoencoder):
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, 32, 3, stride=3, padding=1),  # (B, 32, 10, 10)
+            nn.Conv2d(1, 32, 3, stride=3, padding=1), nn.ReLU(),  # (B, 32, 10, 10)
             nn.MaxPool2d(2, stride=2),  # (B, 32, 5, 5)
-            nn.Conv2d(32, 64, 3, stride=2, padding=1),  # (B, 64, 3, 3)
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),  # (B, 64, 3, 3)
             nn.MaxPool2d(2, stride=1),  # (B, 64, 2, 2)
             nn.Flatten(),  # (B, 256)
         )
@@ -182,6 +185,26 @@ def build_model(config: ModelConfig) -> Autoencoder:
     if fixed is not None and config.latent_dim != fixed:
         raise ValueError(f"latent_dim={config.latent_dim} is not allowed for {config.arch}; it is fixed at {fixed}")
     return REGISTRY[config.arch](config)
+
+
+# The layers whose output shapes describe an architecture (the studies list them).
+SHAPED_LAYERS = (nn.Conv2d, nn.MaxPool2d, nn.ConvTranspose2d, nn.Linear)
+
+
+@torch.no_grad()
+def layer_shapes(model: Autoencoder) -> list[tuple[int, ...]]:
+    """Output shape (without the batch) of each conv, pool, transposed-conv and linear layer of the
+    encoder, then of the decoder, for one blank image."""
+    shapes: list[tuple[int, ...]] = []
+    x = torch.zeros(1, *IMAGE_SHAPE)  # (1, 1, 28, 28)
+    for part in (model.encoder, model.decoder):
+        for layer in part.modules():
+            if isinstance(layer, nn.Sequential):
+                continue
+            x = layer(x)
+            if isinstance(layer, SHAPED_LAYERS):
+                shapes.append(tuple(x.shape[1:]))
+    return shapes
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -54,3 +54,13 @@ def decoder_fn(model: Autoencoder, input_range: str, device: torch.device):
         return to_unit_range(model.decode(z), input_range)[:, 0].cpu().numpy()
 
     return decode
+
+
+def classifier_fn(model: Autoencoder, device: torch.device):
+    """numpy (n, z) latents -> (n, 10) log-probabilities of the model's classifier head."""
+
+    @torch.no_grad()
+    def classify(latents: np.ndarray) -> np.ndarray:
+        return model.classifier(torch.as_tensor(latents, dtype=torch.float32, device=device)).cpu().numpy()
+
+    return classify

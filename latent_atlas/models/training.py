@@ -323,6 +323,16 @@ def train_model(
 # --- one variant, as the pipeline trains it -------------------------------------------
 
 
+def initial_model(config: ModelConfig, seed: int) -> Autoencoder:
+    """The network train_variant starts from: seeded, before any step.
+
+    Also study 000's z=6 model as its training loop left it: that loop
+    stepped another model, so this one kept these weights (CLAIMS.md Note A).
+    """
+    torch.manual_seed(seed)
+    return build_model(config)
+
+
 @dataclass
 class TrainedVariant:
     model: Autoencoder
@@ -330,6 +340,7 @@ class TrainedVariant:
     history: list[dict[str, float]]  # one row per epoch, wall-clock "seconds" included
     n_params: int
     n_train: int  # images trained on (after the validation split)
+    threads: int  # intra-op threads the loop trained on
 
     @property
     def seconds(self) -> float:
@@ -350,13 +361,14 @@ def train_variant(params: Params, name: str, images: np.ndarray, labels: np.ndar
     if variant.batch_size > len(train_idx):
         raise ConfigError(f"variants.{name}.batch_size={variant.batch_size} is larger than the "
                           f"{len(train_idx)} training images; use at most {len(train_idx)}")
-    torch.manual_seed(params.seed)
     config = model_config(params, name)
-    model = build_model(config).to(device)
+    model = initial_model(config, params.seed).to(device)
     x = to_model_input(images, variant.input_range).to(device)
     y = torch.as_tensor(labels, dtype=torch.long, device=device)
     has_val = len(val_idx) > 0
-    history = train_model(model, x[train_idx], y[train_idx], cfg or train_config(params, name, device),
+    cfg = cfg or train_config(params, name, device)
+    threads = cfg.cpu_threads if device.type == "cpu" and cfg.cpu_threads else torch.get_num_threads()
+    history = train_model(model, x[train_idx], y[train_idx], cfg,
                           x_val=x[val_idx] if has_val else None, y_val=y[val_idx] if has_val else None,
                           on_epoch=on_epoch, progress=progress)
-    return TrainedVariant(model, config, history, count_parameters(model), len(train_idx))
+    return TrainedVariant(model, config, history, count_parameters(model), len(train_idx), threads)

@@ -1,193 +1,268 @@
-"""The studies' claims: a number per seed, its interval over seeds, a verdict.
+"""The studies' claims as data, and how a verdict follows from the runs.
 
-The numbers are held per seed (`Runs`: seed -> variant -> metric); each claim
-is a metric of one variant or the paired difference of two. A single seed
-states its numbers and draws no verdict. The same claims feed this run's
-report and the replicate report (`latent-atlas replicates`).
+A `Claim` is one ID of the catalogue (../shared/CLAIMS.md): its quote, its
+kind, and the checks that answer it. A `Check` reads one number from a run
+(a `Measure`, by role) and says where that number must lie for the claim to
+be true (a `stats.Region`: a direction beyond a margin, an equivalence bound,
+or a study's number with a tolerance). A claim without checks is either "not
+testable", with the reason, or open: `needs` names the measurement it waits
+for (the applications that other models answer).
+
+Two steps, both returning data:
+- `run_values`: one run -> the number of every check, or why it has none
+  (what metrics/claims.json holds, one file per run and so per seed);
+- `ledger`: those numbers over seeds -> each check's Student-t interval and
+  verdict, and the claim's. A check with `experiment` compares runs of a
+  recipe experiment (`dvc exp run -S ...`) with the runs of the same seeds
+  without it, paired by seed.
+
+Markdown only renders what `ledger` returns (latent_atlas.report.ledger).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
-from itertools import pairwise
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from latent_atlas.config import CompareParams, ReadingParams
 from latent_atlas.report import stats
-from latent_atlas.report.markdown import markdown_table
+from latent_atlas.report.run_data import Measure, Missing, RunData
 
-# seed -> variant -> metric -> value; PCA of the pixels at size k is the variant pca_name(k).
-Runs = Mapping[Hashable, Mapping[str, Mapping[str, float]]]
+KINDS = ("number", "qualitative", "recipe", "application")
+
+NOT_MEASURED = "not measured in this run"
+NOT_TESTABLE = "not testable"
+INCONCLUSIVE = "inconclusive"
+# The verdicts a claim can get, in the order reports count them.
+VERDICTS = (stats.HOLDS, stats.DOES_NOT_HOLD, INCONCLUSIVE, stats.NO_VERDICT, NOT_MEASURED, NOT_TESTABLE)
 
 # A study's number is reproduced when our interval lies within this fraction of it.
-STUDY_MARGIN = 0.10
-
-# The dense AE's curves "stay together" when the final validation loss is within this fraction of the training loss.
-CURVE_GAP_MARGIN = 0.10
-
-# What a single run can do instead of a verdict.
-REPLICATE_HINT = ("run replicates for intervals and verdicts: `dvc exp run --queue -S seed=1,2,3,4,5`, "
-                  "`dvc queue start`, then `python -m latent_atlas.replicates`")
+STUDY_TOLERANCE = 0.10
 
 
-def pca_name(k: int) -> str:
-    return f"pca_k{k}"
+@dataclass(frozen=True)
+class Experiment:
+    """A recipe change run as its own DVC experiment beside the default runs, seed for seed."""
+
+    changes: tuple[tuple[str, Any], ...]
+
+    def command(self) -> str:
+        return "dvc exp run " + " ".join(f"-S {key}={value}" for key, value in self.changes)
+
+    def applied_to(self, flat_params: Mapping[str, Any]) -> dict[str, Any]:
+        return {**flat_params, **dict(self.changes)}
 
 
-def seed_metrics(analyses: Mapping[str, Mapping[str, Any]], train: Mapping[str, Mapping[str, Any]] | None = None,
-                 baseline: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """One run's numbers by variant: analysis and training metrics, and PCA of size k as pca_k<k>.
+@dataclass(frozen=True)
+class Check:
+    """One number of a claim and where it must lie.
 
-    Adds val_train_gap = final validation / final training loss - 1 where a
-    variant has a validation split (how far its two curves end apart).
+    region None: a number shown beside the verdict. decides False: a verdict
+    of its own that the claim's does not follow (the untrained z=6 network
+    beside the trained one). exact: each run decides on its own, as for a
+    number that does not vary with the seed (a parameter count, a ratio of
+    sizes): holds when every run's number lies in the region. experiment:
+    the number is (this measure with the experiment) - (without it), paired
+    by seed.
     """
-    out = {}
-    for name, metrics in analyses.items():
-        row = {**(train or {}).get(name, {}), **metrics}
-        if row.get("final_val_loss") is not None and row.get("final_train_loss"):
-            row["val_train_gap"] = row["final_val_loss"] / row["final_train_loss"] - 1
-        out[name] = row
-    for entry in (baseline or {}).get("pca", {}).values():
-        out[pca_name(int(entry["latent_dim"]))] = dict(entry)
-    return out
+
+    key: str
+    label: str
+    measure: Measure
+    region: stats.Region | None = None
+    decides: bool = True
+    exact: bool = False
+    fmt: str = "{:.4g}"
+    experiment: Experiment | None = None
+
+    def __post_init__(self):
+        if self.region is None and self.decides:
+            object.__setattr__(self, "decides", False)
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A statement checked on every seed: `metric` of variant `a`, or minus that of `b` (paired by seed)."""
+    id: str
+    kind: str
+    quote: str
+    checks: tuple[Check, ...] = ()
+    # The figure that shows it, under plots/: "{role}/file.png" (the role's first variant) or "summary/file.png".
+    figure: str | None = None
+    not_testable: str | None = None
+    # An open entry: the measurement it waits for (and who builds it).
+    needs: str | None = None
+    note: str = ""
 
-    text: str
-    study: str
-    metric: str
-    a: str
-    b: str | None = None
-    region: stats.Region = stats.above(0.0)
-    fmt: str = "{:.4f}"
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.id}: kind={self.kind!r} is not allowed; use one of {KINDS}")
+        answered = [bool(self.checks), self.not_testable is not None, self.needs is not None]
+        if sum(answered) != 1:
+            raise ValueError(f"{self.id}: give checks, or not_testable, or needs (exactly one)")
+        if self.checks and not any(c.decides for c in self.checks):
+            raise ValueError(f"{self.id}: no check decides the verdict")
+        keys = [c.key for c in self.checks]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"{self.id}: check keys repeat: {keys}")
 
-    def measure(self) -> str:
-        return f"{self.metric}: {self.a}" + (f" − {self.b}" if self.b else "")
+    @property
+    def study(self) -> str:
+        return self.id[1:4]
 
-    def values(self, runs: Runs) -> dict[Hashable, float]:
-        """seed -> the claim's number, for the seeds that have every variant it names."""
-        out = {}
-        for seed, variants in runs.items():
-            a = variants.get(self.a, {}).get(self.metric)
-            b = variants.get(self.b, {}).get(self.metric) if self.b else 0.0
-            if a is not None and b is not None:
-                out[seed] = float(a) - float(b)
-        return out
-
-
-def evaluate(claim: Claim, runs: Runs) -> dict[str, Any]:
-    """The claim's interval over seeds and its verdict (interval None when no seed has the numbers)."""
-    values = claim.values(runs)
-    try:
-        found = stats.interval(values.values()) if values else None
-    except ValueError as exc:
-        raise ValueError(f"{claim.measure()} by seed {values}: {exc}") from exc
-    return {"claim": claim.text, "study": claim.study, "measure": claim.measure(), "interval": found,
-            "holds_when": claim.region.text(), "seeds": sorted(values, key=str),
-            "verdict": stats.verdict(found, claim.region) if found else "not measured in this run"}
+    def roles(self) -> set[str]:
+        return set().union(*(c.measure.roles() for c in self.checks)) if self.checks else set()
 
 
-def claims_table(claims: Sequence[Claim], runs: Runs) -> str:
-    rows = []
+def study_number(key: str, label: str, measure: Measure, number: float, tolerance: float = STUDY_TOLERANCE,
+                 fmt: str = "{:.4g}") -> Check:
+    """The study's number, reproduced when the interval lies within ± tolerance of it (relative)."""
+    return Check(key, f"{label} (study: {fmt.format(number)})", measure,
+                 stats.near(number, tolerance * abs(number)), fmt=fmt)
+
+
+def exact(key: str, label: str, measure: Measure, value: float, fmt: str = "{:,.0f}", tolerance: float = 0.0) -> Check:
+    """A number that does not vary with the seed, equal to `value` (± tolerance): each run decides."""
+    return Check(key, label, measure, stats.near(value, tolerance), exact=True, fmt=fmt)
+
+
+# --- one run ---------------------------------------------------------------------------------
+
+
+Values = Mapping[str, Mapping[str, float | str]]  # claim id -> check key -> number, or why there is none
+MISSING_PREFIX = "missing: "
+
+
+def run_values(claims: Iterable[Claim], run: RunData) -> dict[str, dict[str, float | str]]:
+    """Every check's number in this run, or "missing: <what the run lacks>" (metrics/claims.json)."""
+    out: dict[str, dict[str, float | str]] = {}
     for claim in claims:
-        found = evaluate(claim, runs)
-        measured = found["interval"].text(claim.fmt) if found["interval"] else "-"
-        rows.append({**found, "measured": measured, "holds_when": f"{found['measure']} {found['holds_when']}"})
-    return markdown_table(rows, (("claim", "claim", "{}"), ("study", "study", "{}"),
-                                 ("measured", "this project: mean ± half-width [95% CI]", "{}"),
-                                 ("holds_when", "holds when", "{}"), ("verdict", "verdict", "{}")))
-
-
-def claims_json(claims: Sequence[Claim], runs: Runs) -> list[dict[str, Any]]:
-    out = []
-    for claim in claims:
-        found = evaluate(claim, runs)
-        out.append({**found, "seeds": [str(s) for s in found["seeds"]],
-                    "interval": found["interval"].as_dict() if found["interval"] else None})
+        found: dict[str, float | str] = {}
+        for check in claim.checks:
+            try:
+                found[check.key] = float(check.measure.value(run))
+            except Missing as exc:
+                found[check.key] = f"{MISSING_PREFIX}{exc}"
+        if found:
+            out[claim.id] = found
     return out
 
 
-def _study(variant: str, metric: str, number: float, fmt: str, text: str) -> Claim:
-    return Claim(text, f"{number:g}", metric, variant,
-                 region=stats.near(number, STUDY_MARGIN * abs(number)), fmt=fmt)
+# --- over seeds --------------------------------------------------------------------------------
 
 
-def reading_claims(reading: ReadingParams) -> list[Claim]:
-    """The study's finding after its eigenvalue reading: the smaller code loses accuracy (and reconstructs worse).
-
-    reading.accuracy_tolerance is the practical-significance margin: a drop
-    smaller than it does not count as a loss.
-    """
-    full, reduced, tolerance = reading.full, reading.reduced, reading.accuracy_tolerance
-    return [Claim(f"{reduced} loses accuracy against {full}", "drops", "accuracy", full, reduced,
-                  stats.above(tolerance)),
-            Claim(f"{reduced} reconstructs worse than {full}", "-", "test_mse", reduced, full,
-                  stats.above(0.0), "{:.5f}")]
+@dataclass(frozen=True)
+class CheckResult:
+    check: Check
+    interval: stats.Interval | None
+    verdict: str | None  # None: a number without a region, or no number
+    missing: str | None = None  # why there is no number
+    seeds: tuple[str, ...] = ()
 
 
-def _latent_dims(runs: Runs) -> dict[str, int]:
-    dims: dict[str, int] = {}
-    for variants in runs.values():
-        for name, metrics in variants.items():
-            if metrics.get("latent_dim") is not None:
-                dims.setdefault(name, int(metrics["latent_dim"]))
-    return dims
+@dataclass(frozen=True)
+class ClaimResult:
+    claim: Claim
+    verdict: str
+    reason: str = ""
+    checks: tuple[CheckResult, ...] = field(default_factory=tuple)
+
+    @property
+    def category(self) -> str:
+        """The verdict without its seed count: one of VERDICTS."""
+        return INCONCLUSIVE if self.verdict.startswith(INCONCLUSIVE) else self.verdict
 
 
-def pca_claims(runs: Runs) -> list[Claim]:
-    """Each autoencoder against PCA of the pixels with as many components: lower test MSE."""
-    dims = _latent_dims(runs)
-    pcas = {dims[name] for name in dims if name.startswith("pca_k")}
-    return [Claim(f"{name} reconstructs better than PCA with k={k}", "-", "test_mse", pca_name(k), name,
-                  stats.above(0.0), "{:.5f}")
-            for name, k in dims.items() if not name.startswith("pca_k") and k in pcas]
+BySeed = Mapping[Hashable, Values]  # seed -> one run's values
 
 
-def sweep_claims(runs: Runs, sweep: Sequence[str]) -> list[Claim]:
-    """Vanilla AE: the test MSE falls at each step up in latent size (the study's sharper reconstructions)."""
-    dims = _latent_dims(runs)
-    ordered = sorted((name for name in sweep if name in dims), key=dims.get)
-    return [Claim(f"vanilla test MSE falls from z={dims[small]} to z={dims[large]}", "sharper as z grows",
-                  "test_mse", small, large, stats.above(0.0), "{:.5f}")
-            for small, large in pairwise(ordered)]
+def _numbers(runs: BySeed, claim: Claim, check: Check) -> tuple[dict[Hashable, float], list[str]]:
+    numbers, missing = {}, []
+    for seed, values in runs.items():
+        found = values.get(claim.id, {}).get(check.key)
+        if isinstance(found, int | float):
+            numbers[seed] = float(found)
+        else:
+            missing.append(str(found).removeprefix(MISSING_PREFIX) if found is not None
+                           else f"no number for {claim.id} ({check.key}): this run predates the check")
+    return numbers, missing
 
 
-def ledger_claims(runs: Runs, compare: CompareParams) -> list[Claim]:
-    """One row per claim the studies make (SPEC.md), in the order the studies make them."""
-    full = compare.reading.full
-    return [
-        Claim("classifier AE reaches about 97% test accuracy", "about 0.97", "accuracy", full,
-              region=stats.near(0.97, 0.01)),
-        Claim("its 16-d code has about 6 eigenvalues above 10", "about 6", "eigenvalues_above_threshold", full,
-              region=stats.near(6, 1), fmt="{:.1f}"),
-        *reading_claims(compare.reading),
-        _study("deep", "test_mse", 0.021359, "{:.5f}", "deep AE test MSE"),
-        _study("deep", "purity_best", 0.6589, "{:.4f}", "deep AE k-means purity"),
-        _study("small_conv", "test_mse", 0.016341, "{:.5f}", "small conv AE test MSE"),
-        _study("small_conv", "purity_best", 0.7059, "{:.4f}", "small conv AE k-means purity"),
-        Claim("small conv clusters better than deep", "0.7059 vs 0.6589", "purity_best", "small_conv", "deep"),
-        *sweep_claims(runs, compare.sweep),
-        Claim("dense AE: train and validation curves stay together", "together", "val_train_gap", "dense",
-              region=stats.near(0.0, CURVE_GAP_MARGIN), fmt="{:+.3f}"),
-    ]
+def check_result(claim: Claim, check: Check, runs: BySeed, experiment_runs: BySeed | None = None) -> CheckResult:
+    numbers, missing = _numbers(runs, claim, check)
+    if check.experiment is not None:
+        if experiment_runs is None:
+            return CheckResult(check, None, None, f"needs the recipe experiment `{check.experiment.command()}` "
+                                                  "on the same seeds (latent-atlas replicates pairs them)")
+        changed, changed_missing = _numbers(experiment_runs, claim, check)
+        common = [seed for seed in numbers if seed in changed]
+        numbers = {seed: changed[seed] - numbers[seed] for seed in common}
+        missing = missing or changed_missing
+    if not numbers:
+        return CheckResult(check, None, None, "; ".join(dict.fromkeys(missing)) or "no run")
+    seeds = tuple(sorted(map(str, numbers)))
+    try:
+        found = stats.interval(numbers.values())
+    except ValueError as exc:
+        raise ValueError(f"{claim.id} {check.key} by seed {numbers}: {exc}") from exc
+    if check.region is None:
+        return CheckResult(check, found, None, seeds=seeds)
+    if check.exact:
+        low, high = min(numbers.values()), max(numbers.values())
+        verdict = (stats.HOLDS if check.region.inside(low, high) else
+                   stats.DOES_NOT_HOLD if check.region.outside(low, high) else f"{INCONCLUSIVE}: the runs disagree")
+    else:
+        verdict = stats.verdict(found, check.region)
+    return CheckResult(check, found, verdict, seeds=seeds)
 
 
-def ledger_section(runs: Runs, compare: CompareParams) -> list[str]:
-    n = len(runs)
-    reduced, tolerance = compare.reading.reduced, compare.reading.accuracy_tolerance
-    lines = ["## Ledger: the studies' claims", "",
-             f"One row per claim (SPEC.md), measured on {n} seed{'s' if n != 1 else ''}: mean ± half-width of the "
-             "Student-t 95% interval, and the region in which the claim is true. A claim holds when the whole "
-             "interval lies in that region, does not hold when the interval lies outside it, and is inconclusive "
-             "otherwise. Differences (a − b) are paired by seed. A study's number counts as reproduced within "
-             f"±{STUDY_MARGIN:.0%} of it; `{reduced}`'s accuracy loss counts from the "
-             f"{100 * tolerance:.2g}-point margin `compare.reading.accuracy_tolerance`; val_train_gap is the final "
-             "validation over the final training loss, minus 1.", "",
-             claims_table(ledger_claims(runs, compare), runs), ""]
-    if n < 2:
-        lines += [f"One seed: the numbers are this run's, with no interval and no verdict; {REPLICATE_HINT}.", ""]
-    return lines
+def combine(results: Sequence[CheckResult]) -> tuple[str, str]:
+    """The claim's verdict from its deciding checks: all hold -> holds; any fails -> does not hold."""
+    deciding = [r for r in results if r.check.decides]
+    if any(r.verdict == stats.DOES_NOT_HOLD for r in deciding):
+        return stats.DOES_NOT_HOLD, ""
+    missing = [f"{r.check.key}: {r.missing}" for r in deciding if r.verdict is None]
+    if missing:
+        return NOT_MEASURED, "; ".join(missing)
+    if all(r.verdict == stats.HOLDS for r in deciding):
+        return stats.HOLDS, ""
+    if any(r.verdict == stats.NO_VERDICT for r in deciding):
+        return stats.NO_VERDICT, ""
+    n = min((r.interval.n for r in deciding if r.interval is not None), default=0)
+    return f"{INCONCLUSIVE} with {n} seed{'s' if n != 1 else ''}", ""
+
+
+def claim_result(claim: Claim, runs: BySeed, experiments: Mapping[Experiment, BySeed] | None = None) -> ClaimResult:
+    if claim.not_testable is not None:
+        return ClaimResult(claim, NOT_TESTABLE, claim.not_testable)
+    if claim.needs is not None:
+        return ClaimResult(claim, NOT_MEASURED, f"needs {claim.needs}")
+    results = tuple(check_result(claim, check, runs, (experiments or {}).get(check.experiment))
+                    for check in claim.checks)
+    verdict, reason = combine(results)
+    return ClaimResult(claim, verdict, reason, results)
+
+
+def ledger(claims: Iterable[Claim], runs: BySeed,
+           experiments: Mapping[Experiment, BySeed] | None = None) -> list[ClaimResult]:
+    """Every claim's checks and verdict over the runs (seed -> run_values of that seed's run)."""
+    return [claim_result(claim, runs, experiments) for claim in claims]
+
+
+def counts(results: Iterable[ClaimResult]) -> dict[str, int]:
+    """How many claims got each verdict (every verdict listed, 0 included)."""
+    out = dict.fromkeys(VERDICTS, 0)
+    for result in results:
+        out[result.category] += 1
+    return out
+
+
+def result_json(result: ClaimResult) -> dict[str, Any]:
+    claim = result.claim
+    return {
+        "id": claim.id, "kind": claim.kind, "verdict": result.verdict, "reason": result.reason or None,
+        "checks": [{"key": r.check.key, "label": r.check.label, "reads": r.check.measure.reads(),
+                    "holds_when": r.check.region.text() if r.check.region else None, "decides": r.check.decides,
+                    "experiment": r.check.experiment.command() if r.check.experiment else None,
+                    "interval": r.interval.as_dict() if r.interval else None, "verdict": r.verdict,
+                    "missing": r.missing, "seeds": list(r.seeds)} for r in result.checks],
+    }

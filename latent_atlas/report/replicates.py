@@ -15,7 +15,10 @@ is skipped: it repeats the commit or the experiment last applied.
 
 Runs are grouped by every param except `seed`; each group gets, for every
 variant and headline metric, n, mean, sd and a Student-t 95% interval, and the
-ledger of the studies' claims with verdicts (latent_atlas.report.claims). Writes
+ledger of the studies' claims with verdicts (latent_atlas.report.claims), from
+each run's metrics/claims.json. A claim that compares two recipes (e.g.
+weight decay 0 against 1e-5) pairs the group with the group whose params
+differ by exactly that experiment's changes, seed by seed. Writes
 reports/replicates.md and reports/replicates.json.
 """
 
@@ -28,12 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from latent_atlas import paths
-from latent_atlas.config import CompareParams, flatten
+from latent_atlas.config import flatten
 from latent_atlas.errors import UserError
 from latent_atlas.io import write_json, write_text
 from latent_atlas.report import claims, experiments, stats
 from latent_atlas.report.headline import HEADLINE_KEYS
+from latent_atlas.report.ledger import CATALOGUE, ledger_markdown
 from latent_atlas.report.markdown import markdown_table
+from latent_atlas.report.run_data import variant_numbers
 
 REPLICATES_REPORT = Path("reports/replicates.md")
 REPLICATES_JSON = Path("reports/replicates.json")
@@ -45,12 +50,13 @@ class ReplicateError(UserError):
 
 @dataclass(frozen=True)
 class Run:
-    """One finished pipeline run: its seed, its other params, its numbers by variant (claims.seed_metrics)."""
+    """One finished pipeline run: its seed, its other params, its numbers by variant, its claims' numbers."""
 
     name: str
     seed: int
     params: dict[str, Any]
     variants: dict[str, dict[str, Any]]
+    claims: dict[str, Any] = field(default_factory=dict)  # metrics/claims.json
 
 
 @dataclass
@@ -62,6 +68,13 @@ class Group:
 
     def by_seed(self) -> dict[int, dict[str, dict[str, Any]]]:
         return {run.seed: run.variants for run in self.runs}
+
+    def claim_values(self) -> dict[int, dict[str, Any]]:
+        return {run.seed: run.claims for run in self.runs}
+
+    def roles(self) -> dict[str, list[str]]:
+        roles = self.params.get("roles") or {}
+        return {role: v if isinstance(v, list) else [v] for role, v in roles.items() if v}
 
 
 def run_from_revision(name: str, revision: Mapping[str, Any]) -> Run | None:
@@ -75,7 +88,7 @@ def run_from_revision(name: str, revision: Mapping[str, Any]) -> Run | None:
         return None
     train = {v: found for v in variants if (found := experiments.metrics_file(revision, paths.train_metrics(v)))}
     return Run(name, int(params["seed"]), {k: v for k, v in params.items() if k != "seed"},
-               claims.seed_metrics(analyses, train, experiments.metrics_file(revision, paths.BASELINE_METRICS)))
+               variant_numbers(analyses, train), experiments.metrics_file(revision, paths.CLAIMS_METRICS) or {})
 
 
 def gather_runs(rows: Sequence[Mapping[str, Any]]) -> tuple[list[Run], list[str]]:
@@ -140,12 +153,31 @@ def metric_table(group: Group, metrics: Sequence[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _compare(params: Mapping[str, Any]) -> CompareParams:
-    """The compare settings a run used (the ledger's roles and margin), defaults filled in by config."""
-    return CompareParams.model_validate(params.get("compare") or {})
+def paired_experiments(group: Group, groups: Sequence[Group]) -> dict[claims.Experiment, dict[int, dict[str, Any]]]:
+    """For each recipe experiment of the catalogue, the claims' numbers of the group that ran it beside `group`.
+
+    That group's params equal this group's with the experiment's changes
+    applied, and nothing else changed.
+    """
+    wanted = {check.experiment for claim in CATALOGUE for check in claim.checks if check.experiment is not None}
+    base = flatten(group.params)
+    found = {}
+    for experiment in wanted:
+        target = experiment.applied_to(base)
+        if target == base:
+            continue
+        for other in groups:
+            if other is not group and flatten(other.params) == target:
+                found[experiment] = other.claim_values()
+    return found
 
 
-def group_markdown(group: Group, label: Mapping[str, Any], metrics: Sequence[str]) -> list[str]:
+def group_ledger(group: Group, groups: Sequence[Group]) -> list[claims.ClaimResult]:
+    return claims.ledger(CATALOGUE, group.claim_values(), paired_experiments(group, groups))
+
+
+def group_markdown(group: Group, label: Mapping[str, Any], metrics: Sequence[str],
+                   results: Sequence[claims.ClaimResult]) -> list[str]:
     runs = group.by_seed()
     config = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in label.items()) or "the only configuration"
     lines = [f"## {config}", "",
@@ -156,14 +188,11 @@ def group_markdown(group: Group, label: Mapping[str, Any], metrics: Sequence[str
                  ("variant", "variant", "{}"), ("metric", "metric", "{}"), ("n", "n", "{}"),
                  ("mean", "mean", "{:.5g}"), ("sd", "sd", "{:.2g}"), ("ci_low", "95% CI low", "{:.5g}"),
                  ("ci_high", "95% CI high", "{:.5g}"))), ""]
-    ledger = claims.ledger_section(runs, _compare(group.params))
-    lines += ["#" + ledger[0], *ledger[1:]]
-    pca = claims.pca_claims(runs)
-    if pca:
-        lines += ["### Autoencoders against PCA of the same size", "",
-                  "Paired by seed: PCA's test MSE minus the autoencoder's.", "",
-                  claims.claims_table(pca, runs), ""]
-    return lines
+    ledger = ledger_markdown(results, group.roles(), n_runs=len(runs), title="### Ledger: the studies' claims")
+    # The ledger's study sections one level down, under this group's heading.
+    lines += [line.replace("## Study", "#### Study", 1) if line.startswith("## Study") else line
+              for line in ledger.splitlines()]
+    return [*lines, ""]
 
 
 def replicate_report(groups: Sequence[Group], skipped: Sequence[str],
@@ -173,16 +202,16 @@ def replicate_report(groups: Sequence[Group], skipped: Sequence[str],
     lines = ["# latent-atlas: replicates", "",
              "Experiments from `dvc exp show --json`, grouped by every param except `seed`. Intervals are "
              "Student-t 95% over seeds; verdicts as in the ledger's note. Regenerate with "
-             "`python -m latent_atlas.replicates`.", ""]
+             "`latent-atlas replicates`.", ""]
     out: dict[str, Any] = {"groups": [], "skipped": list(skipped)}
     for group, label in zip(groups, labels, strict=True):
-        lines += group_markdown(group, label, metrics)
-        runs = group.by_seed()
-        checked = [*claims.ledger_claims(runs, _compare(group.params)), *claims.pca_claims(runs)]
-        out["groups"].append({"params_differing": label, "seeds": sorted(runs),
+        results = group_ledger(group, groups)
+        lines += group_markdown(group, label, metrics, results)
+        out["groups"].append({"params_differing": label, "seeds": sorted(group.by_seed()),
                               "experiments": {run.name: run.seed for run in group.runs},
                               "metrics": metric_table(group, metrics),
-                              "claims": claims.claims_json(checked, runs)})
+                              "verdicts": claims.counts(results),
+                              "claims": [claims.result_json(r) for r in results]})
     if skipped:
         lines += ["## Not included", "", *(f"- {line}" for line in skipped), ""]
     return "\n".join(lines).rstrip() + "\n", out

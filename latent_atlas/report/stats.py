@@ -25,6 +25,7 @@ from scipy import special
 CONFIDENCE = 0.95
 HOLDS = "holds"
 DOES_NOT_HOLD = "does not hold"
+NO_VERDICT = "no verdict (one seed)"
 
 
 def t_quantile(df: int, confidence: float = CONFIDENCE) -> float:
@@ -94,7 +95,12 @@ def paired_difference(a: Mapping[Hashable, float], b: Mapping[Hashable, float],
 
 @dataclass(frozen=True)
 class Region:
-    """The values for which a claim is true: [low, high] (either side may be infinite)."""
+    """The values for which a claim is true: [low, high] (either side may be infinite).
+
+    A one-sided region (above, below) excludes its border: "larger than 0"
+    is false of exactly 0, so a difference that is 0 on every seed does not
+    hold rather than holding on its border. A two-sided one (near) includes it.
+    """
 
     low: float = -math.inf
     high: float = math.inf
@@ -103,12 +109,28 @@ class Region:
         if not self.low <= self.high:
             raise ValueError(f"a region needs low <= high, got [{self.low}, {self.high}]")
 
+    @property
+    def open(self) -> bool:
+        return math.isinf(self.low) != math.isinf(self.high)
+
     def text(self, fmt: str = "{:.4g}") -> str:
         if self.low == -math.inf:
             return f"< {fmt.format(self.high)}"
         if self.high == math.inf:
             return f"> {fmt.format(self.low)}"
         return f"in [{fmt.format(self.low)}, {fmt.format(self.high)}]"
+
+    def inside(self, low: float, high: float) -> bool:
+        """[low, high] lies in the region."""
+        if self.open:
+            return self.low < low and high < self.high
+        return self.low <= low and high <= self.high
+
+    def outside(self, low: float, high: float) -> bool:
+        """[low, high] lies wholly outside the region (on its border counts as outside an open one)."""
+        if self.open:
+            return high <= self.low or low >= self.high
+        return high < self.low or low > self.high
 
 
 def above(margin: float) -> Region:
@@ -130,9 +152,14 @@ def near(target: float, margin: float) -> Region:
 def verdict(found: Interval, region: Region) -> str:
     """holds / does not hold / inconclusive with n seeds / no verdict from one seed."""
     if found.n < 2:
-        return "no verdict (one seed)"
-    if region.low <= found.low and found.high <= region.high:
+        return NO_VERDICT
+    if region.inside(found.low, found.high):
         return HOLDS
-    if found.high < region.low or found.low > region.high:
+    if region.outside(found.low, found.high):
         return DOES_NOT_HOLD
     return f"inconclusive with {found.n} seeds"
+
+
+def exact_verdict(value: float, region: Region) -> str:
+    """A number that does not vary with the seed (a parameter count, a ratio of sizes): one run decides."""
+    return HOLDS if region.inside(value, value) else DOES_NOT_HOLD

@@ -14,7 +14,6 @@ at the training's start plus the epochs' cumulative seconds.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -29,7 +28,7 @@ from latent_atlas import paths
 from latent_atlas.config import Params, flatten
 from latent_atlas.data.mnist import TEST, load_arrays
 from latent_atlas.executions import VARIANT_STAGES, execution_id, execution_times, now_ms
-from latent_atlas.io import read_json
+from latent_atlas.io import read_history, read_json
 from latent_atlas.tracking.store import experiment_name, git_commit
 
 MLFLOW_PARAM_MAX = 6000  # MLflow's limit on a param value's length
@@ -137,12 +136,6 @@ def mlflow_params(mapping: dict[str, Any]) -> dict[str, str]:
             for key, value in flatten(mapping).items()}
 
 
-def history_rows(path: Path) -> list[dict[str, float]]:
-    """Per-epoch rows of a training history CSV, numbers only."""
-    with open(path, newline="") as fh:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
-
-
 def files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
@@ -160,7 +153,7 @@ def variant_record(name: str, params: Params) -> VariantRecord:
                  *[(p, "plots") for p in files_under(paths.plots(name))]]
     executions = {stage: execution_id(stage, name) for stage in VARIANT_STAGES}
     times = {stage: execution_times(stage, name) for stage in VARIANT_STAGES}
-    return VariantRecord(name=name, params=run_params, metrics=metrics, history=history_rows(paths.history(name)),
+    return VariantRecord(name=name, params=run_params, metrics=metrics, history=read_history(paths.history(name)),
                          artifacts=artifacts, checkpoint=paths.checkpoint(name), executions=executions, times=times)
 
 
@@ -177,7 +170,7 @@ def pipeline_record(params: Params, params_path: Path, experiment: str, git_comm
     metrics = {**scalar_metrics(read_json(paths.HEADLINE_METRICS)),
                **scalar_metrics(read_json(paths.PCA_METRICS), "pca."),
                **scalar_metrics(read_json(paths.BASELINE_METRICS), "baseline.")}
-    artifacts = [(paths.SUMMARY_REPORT, "report"), (Path(params_path), "config"),
+    artifacts = [(paths.SUMMARY_REPORT, "report"), (paths.CLAIMS_REPORT, "report"), (Path(params_path), "config"),
                  (paths.HEADLINE_METRICS, "metrics"), (paths.MNIST_INFO, "metrics"),
                  *[(p, "plots/summary") for p in files_under(paths.SUMMARY_PLOTS)],
                  *[(p, "plots/pca") for p in files_under(paths.PCA_PLOTS)],
@@ -191,7 +184,7 @@ def pipeline_record(params: Params, params_path: Path, experiment: str, git_comm
 def training_failure(name: str, params: Params, start_ms: int, status: str, error: str) -> TrainingFailure:
     """What the train stage knows when its training fails: the params, and the epochs completed
     as its history file holds them (written whole after each epoch, so exactly what DVC shows)."""
-    history = history_rows(paths.history(name)) if paths.history(name).exists() else []
+    history = read_history(paths.history(name)) if paths.history(name).exists() else []
     run_params = mlflow_params({"variant": name, "seed": params.seed, "latent_dim": params.latent_dim_of(name),
                                 **params.variant(name).model_dump(exclude={"latent_dim"}),
                                 "train": params.train.model_dump()})

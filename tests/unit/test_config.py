@@ -191,12 +191,14 @@ BAD_VALUES = [
     ("variants.dense.lr", float("nan"), r"variants\.dense\.lr=nan is not allowed: Input should be a finite number"),
     ("recipes.vanilla.weight_decay", float("-inf"), r"recipes\.vanilla\.weight_decay=-inf.*finite number"),
     ("data.timeout_s", float("nan"), r"data\.timeout_s=nan.*finite number"),
-    ("compare.reading.accuracy_tolerance", float("nan"), r"accuracy_tolerance=nan.*finite number"),
     ("analyze.eigen_threshold", float("inf"), r"analyze\.eigen_threshold=inf.*finite number"),
     ("analyze.knn_k", 100_000, r"analyze\.knn_k=100000"),
     ("data.limit", 3, r"data\.limit=3 is not allowed.*greater than or equal to 100"),
-    ("compare.reading.full", "nope", r"compare\.reading names \['nope'\], which are not variants"),
-    ("compare.reading.reduced", "dense2", r"compare\.reading names \['dense2'\]"),
+    ("roles.classifier_ae", "nope", r"roles\.classifier_ae names \['nope'\], which are not variants"),
+    ("roles.vanilla_sweep", ["vanilla_z3", "dense2"], r"roles\.vanilla_sweep names \['dense2'\]"),
+    ("roles.vanilla_sweep", "vanilla_z3", r"roles\.vanilla_sweep='vanilla_z3' is not allowed"),
+    ("roles.deep_ae", ["deep"], r"roles\.deep_ae=\['deep'\] is not allowed"),
+    ("roles.nope_ae", "deep", r"unknown key 'roles\.nope_ae'"),
     ("variants.small_conv.hidden", [64], r"variants\.small_conv.*hidden=\[64\] is not allowed for arch small_conv"),
     ("variants.spatial_conv.hidden", [8], r"variants\.spatial_conv.*hidden=\[8\].*omit hidden"),
     ("variants.dense.head_hidden", [8], r"variants\.dense.*head_hidden=\[8\].*only classifier_mlp"),
@@ -531,8 +533,7 @@ def check_valid(params: Params) -> None:
             assert params.data.limit >= MIN_ROWS_PER_SPLIT
             train_rows, _ = split_validation(params.data.limit, variant.val_fraction, params.seed)
             assert variant.batch_size <= len(train_rows)  # what the train stage will have
-    assert set(params.compare.sweep) <= set(params.variants)
-    assert set(params.compare.reading.names()) <= set(params.variants)
+    assert {v for names in params.roles.assigned().values() for v in names} <= set(params.variants)
     for value in flatten(params.model_dump()).values():
         for item in value if isinstance(value, list) else [value]:
             assert not isinstance(item, float) or math.isfinite(item)
@@ -597,7 +598,7 @@ def test_generated_valid_params_train_a_step_and_run_an_analysis_part(entry, see
 
     raw = copy.deepcopy(REAL)
     raw.update(seed=seed, variants={"generated": entry})
-    raw["compare"].update(sweep=["generated"], reading={"full": "generated", "reduced": "generated"})
+    raw["roles"] = {"classifier_ae": "generated", "vanilla_sweep": ["generated"]}
     raw["analyze"].update(eigen_threshold=threshold, kmeans_seeds=kmeans_seeds)
     params = parse_params(raw)  # the generator only makes valid files
     check_valid(params)

@@ -22,6 +22,7 @@ from latent_atlas.io import write_json, write_npz
 from latent_atlas.models.autoencoders import build_model, count_parameters, model_config
 from latent_atlas.models.checkpoint import Checkpoint, save_checkpoint
 from latent_atlas.models.inference import run_model
+from latent_atlas.models.judge import JudgeSettings, save_judge, train_judge
 
 N_TRAIN, N_TEST = 80, 40
 
@@ -39,13 +40,32 @@ EXPECTED_KEYS = {
     "dci_single_disentanglement", "dci_single_completeness", "dci_single_informativeness",
     "dci_disentanglement", "dci_completeness", "dci_completeness_weighted", "dci_informativeness", "dci_n_train",
     *(f"dci_informativeness_{f}" for f in ("digit", "area", "length", "thickness", "slant", "width", "height")),
+    # issue 16: the measurements the ledger's claims read
+    "train_mse", "generalization_gap", "generalization_gap_rel", "compression_ratio", "code_min", "code_std_mean",
+    "recon_sharpness", "recon_judge_accuracy", "recon_judge_confidence", "tsne_silhouette", "purity_shuffled",
+    "probe_linear_train_accuracy", "precision_at_10", "noise_recon_mse_clean", "noise_knn_accuracy_clean",
+    "noise_view_knn_clean", "noise_view_purity_clean", "noise_judge_accuracy_clean", "dead_dims",
+    "dead_dims_image", "traversal_profile_rank_corr", "traversal_kinds", "traversal_label_dims",
+    "ablation_dead_mse_increase", "dci_linear_informativeness_digit", "dci_single_informativeness_in_sample",
+    "dci_importance_stability", "untrained_test_mse", "untrained_eigenvalues_above_threshold",
+    "untrained_probe_linear_accuracy", "untrained_probe_knn_accuracy",
 }
+# The classifier AE adds what its head gives.
+CLASSIFIER_KEYS = {"accuracy", "train_accuracy", "accuracy_gap", "noise_head_accuracy_clean",
+                   "ablation_dead_accuracy_drop", "untrained_accuracy"}
 EXPECTED_DETAILS = {
     "eigenvalues", "explained_ratio", "eigen_threshold", "noise_std", "noise_latent_shift", "noise_recon_mse",
     "noise_input_mse", "noise_view_std", "noise_latent_spread", "traversal_dims", "traversal_effect",
     "traversal_consistency", "traversal_values", "traversal_images", "traversal_grid_dims",
     "dci_single_importances", "dci_importance_matrix", "dci_factors",
+    "noise_latent_shift_rel", "noise_knn_accuracy", "noise_view_knn", "noise_view_purity", "noise_judge_accuracy",
+    "class_spread", "centroid_distance", "pair_knn_latent12", "class_view_knn_pca2", "class_knn_accuracy",
+    "class_purity", "shift_pixels", "shift_code_distance_rel", "shift_knn_accuracy", "shift_recon_mse",
+    "dead_dims_list", "traversal_grid_effect", "traversal_label_changes", "traversal_min_confidence",
+    "traversal_confidence_change", "traversal_min_sharpness", "traversal_thickness_range", "traversal_slant_range",
+    "traversal_dim_kinds", "traversal_style_dims", "ablation_dims", "ablation_mse_increase", "layer_shapes",
 }
+CLASSIFIER_DETAILS = {"noise_head_accuracy", "class_head_accuracy", "confusion", "ablation_accuracy_drop"}
 EXPECTED_FIGURES = {
     "reconstructions.png", "loss.png", "latent_scatter.png", "latent_pca.png", "latent_tsne.png", "scree.png",
     "noise_robustness.png", "noise_view.png", "noise_reconstructions.png", "traversal_12.png", "traversal_19.png",
@@ -58,8 +78,7 @@ TINY_ANALYZE = {
     "traversal": {"images": [12, 19], "steps": 4, "max_rows": 3, "n_images": 5, "max_dims": 4},
     "dci": {"n_train": 50},
 }
-# The eigenvalue reading must name variants that exist.
-TINY_COMPARE = {"reading": {"full": "tiny_classifier", "reduced": "tiny_mlp"}}
+TINY_ROLES = {"classifier_ae": "tiny_classifier", "vanilla_sweep": ["tiny_mlp"]}
 VARIANTS = {
     "tiny_mlp": {"arch": "mlp", "latent_dim": 3, "hidden": [16]},
     "tiny_classifier": {"arch": "classifier_mlp", "latent_dim": 5, "hidden": [16], "head_hidden": [8]},
@@ -105,9 +124,12 @@ def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        params = parse_params({"seed": 0, "variants": VARIANTS, "analyze": TINY_ANALYZE, "compare": TINY_COMPARE})
+        params = parse_params({"seed": 0, "variants": VARIANTS, "analyze": TINY_ANALYZE, "roles": TINY_ROLES})
         data = fake_mnist()
         save_arrays(paths.MNIST, data)
+        judge, _ = train_judge(data.subset(TRAIN)[0] / 255.0, data.subset(TRAIN)[1],
+                               JudgeSettings(epochs=1, batch_size=16))
+        save_judge(paths.JUDGE, judge, "x")
         factors = measure_factors(data.subset(TEST)[0], data.subset(TRAIN)[0], 60, seed=0, scale=2)
         write_npz(paths.FACTORS, **factors.as_arrays())
         for name, spec in VARIANTS.items():
@@ -120,22 +142,25 @@ def project(tmp_path_factory):
 def test_analyze_variant_makes_every_metric_and_figure(project, name):
     root, params, results = project
     result = results[name]
-    expected = EXPECTED_KEYS | ({"accuracy"} if name == "tiny_classifier" else set())
+    classifier = name == "tiny_classifier"
+    expected = EXPECTED_KEYS | (CLASSIFIER_KEYS if classifier else set())
     assert set(result.metrics) == expected
     for key, value in result.metrics.items():
         assert isinstance(value, int | float) and not isinstance(value, bool), key
         assert math.isfinite(value), key
     # The metrics file must stay flat (scalars only) for dvc metrics / exp show.
     json.dumps(result.metrics)
-    assert set(result.details) == EXPECTED_DETAILS | ({"confusion"} if name == "tiny_classifier" else set())
+    assert set(result.details) == EXPECTED_DETAILS | (CLASSIFIER_DETAILS if classifier else set())
     assert {p.name for p in result.figures} == EXPECTED_FIGURES
     for figure in result.figures:
         path = root / figure
         assert path.parent == root / "plots" / name
         assert path.stat().st_size > 1000, figure
     assert result.scalars() == {k: float(v) for k, v in result.metrics.items()}
-    assert set(result.seconds) == {"reconstructions", "loss", "latent_views", "tsne", "clustering", "probes",
-                                   "spectrum", "robustness", "traversals", "dci", "drawing"}
+    assert set(result.seconds) == {"reconstruct", "reconstructions", "loss", "generalization", "recognizability",
+                                   "latent_views", "tsne", "clustering", "probes", "geometry", "spectrum",
+                                   "robustness", "translation", "traversals", "ablation", "dci", "untrained",
+                                   "drawing"} | ({"head"} if classifier else set())
 
 
 def test_metric_values_are_in_range(project):
@@ -324,8 +349,14 @@ def test_dci_without_factors_gives_the_single_factor_numbers():
     z = np.column_stack([y + rng.normal(scale=0.05, size=120), rng.normal(size=120)])
     part = dci.dci_part(z, y, z, y, None, DCIParams(n_train=100), seed=0)
     assert set(part.metrics) == {"dci_single_disentanglement", "dci_single_completeness",
-                                 "dci_single_informativeness", "dci_n_train"}
+                                 "dci_single_informativeness", "dci_n_train", "dci_linear_informativeness_digit",
+                                 "dci_single_informativeness_in_sample", "dci_importance_stability"}
     assert part.metrics["dci_n_train"] == 100
+    # Linearly separable in code 0: the logistic regression reads it too; the trees fit their rows perfectly;
+    # both halves of the rows put the digit in code 0 (two codes: ranks agree, Spearman 1).
+    assert part.metrics["dci_linear_informativeness_digit"] == 1.0
+    assert part.metrics["dci_single_informativeness_in_sample"] == 1.0
+    assert part.metrics["dci_importance_stability"] == pytest.approx(1.0)
     # The digit is in code 0 alone: its importance dominates.
     assert part.metrics["dci_single_completeness"] > 0.8
     assert part.metrics["dci_single_informativeness"] == 1.0

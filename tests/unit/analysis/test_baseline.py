@@ -76,7 +76,24 @@ def test_pca_baseline_mse_decreases_with_k():
     assert all(a < b for a, b in zip(explained, explained[1:], strict=False)) and explained[-1] < 1
     for v in out.values():
         assert 0 < v["purity_mean"] <= v["purity_best"] <= 1
-        assert set(v) == {"latent_dim", "test_mse", "explained_variance", "purity_best", "purity_mean"}
+        assert set(v) == {"latent_dim", "test_mse", "explained_variance", "purity_best", "purity_mean", "nmi", "ari"}
+
+
+def test_pca_baseline_probes_the_codes_as_the_autoencoders_are_probed():
+    # Three classes far apart along one pixel direction: the first principal component separates them.
+    rng = np.random.default_rng(0)
+    centres = np.zeros((3, 64), dtype=np.float32)
+    centres[:, 0] = [0.0, 5.0, 10.0]
+
+    def sample(n):
+        labels = np.arange(n) % 3
+        return (centres[labels] + rng.normal(scale=0.1, size=(n, 64))).astype(np.float32), labels
+
+    (train, train_labels), (test, test_labels) = sample(90), sample(60)
+    out = B.pca_baseline(B.fit_pca(train), test, test_labels, [2], kmeans_seeds=1, seed=0, train01=train,
+                         train_labels=train_labels, knn_k=3, probe_max_train=None)
+    assert out["k2"]["probe_linear_accuracy"] == 1.0 and out["k2"]["probe_knn_accuracy"] == 1.0
+    assert out["k2"]["purity_best"] == 1.0  # ten clusters over three classes: each cluster is pure
 
 
 def test_pca_baseline_rejects_sizes_beyond_the_pixels():

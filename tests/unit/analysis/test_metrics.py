@@ -57,8 +57,8 @@ def test_cluster_purity_rejects_mismatched_lengths():
 def test_kmeans_purity_on_separated_blobs():
     z, y = blobs(30, np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]]), 0.3, seed=1)
     out = clustering.kmeans_purity(z, y, n_clusters=3, n_seeds=3, seed=0)
-    assert set(out) == {"purity_best", "purity_mean", "purity_std", "nmi", "ari"}
-    assert out["purity_best"] == 1.0
+    assert set(out) == {"purity_best", "purity_mean", "purity_std", "nmi", "ari", "purity_shuffled", "class_purity"}
+    assert out["purity_best"] == 1.0 and out["class_purity"][:3] == [1.0, 1.0, 1.0]
     assert out["nmi"] == pytest.approx(1.0)
     assert out["ari"] == pytest.approx(1.0)
     assert out["purity_mean"] <= out["purity_best"]

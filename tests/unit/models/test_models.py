@@ -10,7 +10,7 @@ import torch
 
 from latent_atlas.errors import DamagedFileError, MissingFileError
 from latent_atlas.config import load_params
-from latent_atlas.models.autoencoders import ModelConfig, build_model, count_parameters
+from latent_atlas.models.autoencoders import ModelConfig, build_model, count_parameters, layer_shapes
 from latent_atlas.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
 from latent_atlas.models.autoencoders import model_config
@@ -139,6 +139,50 @@ def test_exact_parameter_counts(config, expected):
                                                 ("small_conv", 27_443), ("deep", 224_601)])
 def test_project_variants_have_the_recipe_sizes(name, expected):
     assert count_parameters(build_model(variant_config(name))) == expected
+
+
+def test_spatial_conv_encoder_has_a_relu_after_each_conv():
+    # Study 002's encoder is Conv, ReLU, MaxPool twice (CLAIMS.md Note B): the code is
+    # non-negative. Without the ReLUs the parameter count is the same, so only this
+    # tells the recipe apart; a random init gives negative pre-activations on any image.
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("spatial_conv", 256, output="tanh")).eval()
+    x = torch.rand(8, 1, 28, 28) * 2 - 1  # (8, 1, 28, 28) in [-1, 1]
+    with torch.no_grad():
+        z = model.encode(x)  # (8, 256)
+        conv_out = model.encoder[0](x)  # the first conv alone: both signs
+    assert z.shape == (8, 256)
+    assert conv_out.min() < 0 and z.min() >= 0 and z.max() > 0
+    kinds = [type(layer).__name__ for layer in model.encoder]
+    assert kinds[:6] == ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d"]
+
+
+def test_layer_shapes_follow_the_studies_listing():
+    # Study 002: encoder 28x28x1 -> 10x10x32 -> 5x5x32 -> 3x3x64 -> 2x2x64; decoder -> 5x5x32 -> 15x15x16 -> 28x28x1.
+    assert layer_shapes(build_model(ModelConfig("spatial_conv", 256, output="tanh"))) == [
+        (32, 10, 10), (32, 5, 5), (64, 3, 3), (64, 2, 2), (32, 5, 5), (16, 15, 15), (1, 28, 28)]
+    assert layer_shapes(build_model(ModelConfig("mlp", 3, (128, 64), output="tanh"))) == [
+        (128,), (64,), (3,), (64,), (128,), (784,)]
+
+
+def test_the_untrained_network_is_the_one_training_starts_from():
+    # Study 000's z=6 model kept its initial weights (Note A): initial_model must rebuild exactly those. With
+    # lr=0 and no weight decay, Adam leaves the weights where train_variant put them.
+    from dataclasses import replace
+
+    import numpy as np
+
+    from latent_atlas.models.training import initial_model, train_config, train_variant
+
+    params = load_params(PROJECT / "params.yaml")
+    images = np.random.default_rng(0).integers(0, 256, size=(64, 28, 28), dtype=np.uint8)
+    labels = np.arange(64) % 10
+    cfg = replace(train_config(params, "classifier_z6", "cpu"), epochs=1, lr=0.0)
+    trained = train_variant(params, "classifier_z6", images, labels, torch.device("cpu"), progress=False, cfg=cfg)
+    initial = initial_model(model_config(params, "classifier_z6"), params.seed)
+    for (name, a), b in zip(initial.state_dict().items(), trained.model.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    assert trained.threads == 1  # the CPU loop's one intra-op thread, recorded with the timings
 
 
 def test_count_parameters_skips_frozen():

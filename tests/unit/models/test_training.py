@@ -158,6 +158,28 @@ def test_foreach_adam_steps_exactly_like_torch_optim(kind, reference):
     assert not torch.equal(next(models[0].parameters()), next(tiny_mlp(seed=5).parameters()))  # they moved
 
 
+@pytest.mark.parametrize("reference", [None, torch.optim.AdamW])
+def test_the_studies_adamw_decay_changes_no_float32_weight(reference):
+    # Study 002's recipe: AdamW, lr 1e-3, weight decay 1e-5. The decoupled decay multiplies each weight by
+    # 1 - 1e-8, which rounds to 1 in float32 (its spacing below 1 is 6e-8): with zero gradients (so Adam's own
+    # update is 0) the weights stay bit for bit what they were. Claim C002-48 rests on this.
+    model = tiny_mlp(seed=2)
+    before = [p.detach().clone() for p in model.parameters()]
+    if reference is None:
+        optimizer = make_optimizer(model, TrainConfig(8, 1, 1e-3, weight_decay=1e-5, optimizer="adamw"), False)
+    else:
+        optimizer = reference(model.parameters(), lr=1e-3, weight_decay=1e-5, foreach=True)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    for _ in range(100):
+        optimizer.step()
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    # At 1e-2 the same decay does move them: the rounding, not the optimizer, hides it.
+    stronger = make_optimizer(model, TrainConfig(8, 1, 1e-3, weight_decay=1e-2, optimizer="adamw"), False)
+    stronger.step()
+    assert not all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
 def test_foreach_adam_leaves_parameters_without_gradient_alone():
     model = tiny_mlp(arch="classifier_mlp")
     optimizer = make_optimizer(model, TrainConfig(8, 1, 0.01, optimizer="adam"), False)

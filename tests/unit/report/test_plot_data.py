@@ -15,7 +15,7 @@ from latent_atlas.report import plot_data
 PARAMS = load_params(PROJECT / "params.yaml")
 # Two variants on one recipe (the latent-size sweep's) and one on another.
 SWEEP = [name for name in PARAMS.variants if PARAMS.variant(name).recipe == PARAMS.variant(
-    PARAMS.compare.sweep[0]).recipe][:2]
+    PARAMS.roles.vanilla_sweep[0]).recipe][:2]
 OTHER = next(name for name in PARAMS.variants if PARAMS.variant(name).recipe != PARAMS.variant(SWEEP[0]).recipe)
 
 

@@ -92,3 +92,19 @@ def test_regions_read_as_text():
 def test_bad_arguments_name_the_value(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_a_one_sided_claim_does_not_hold_on_its_border():
+    # "larger than 0" is false of a difference that is exactly 0 on every seed.
+    zeros = stats.interval([0.0, 0.0, 0.0])
+    assert stats.verdict(zeros, stats.above(0.0)) == stats.DOES_NOT_HOLD
+    assert stats.verdict(zeros, stats.below(0.0)) == stats.DOES_NOT_HOLD
+    assert stats.verdict(zeros, stats.near(0.0, 0.0)) == stats.HOLDS
+    ones = stats.interval([1.0, 1.0])
+    assert stats.verdict(ones, stats.above(0.99)) == stats.HOLDS
+
+
+def test_an_exact_number_is_decided_by_one_run():
+    assert stats.exact_verdict(207_594, stats.near(207_594, 0)) == stats.HOLDS
+    assert stats.exact_verdict(204_384, stats.near(207_594, 0)) == stats.DOES_NOT_HOLD
+    assert stats.exact_verdict(0.0, stats.above(0.0)) == stats.DOES_NOT_HOLD

@@ -1,0 +1,86 @@
+"""Study 001: a dense AE with train/validation curves, a t-SNE of its codes, and applications.
+
+The applications (generation, masking, sparsity, downstream efficiency,
+denoising, anomaly detection) are open entries naming the measurement they
+wait for: issues 17 and 18 build those models and replace the entries.
+"""
+
+from __future__ import annotations
+
+from latent_atlas.report.claims import Check, Claim, exact
+from latent_atlas.report.curve_measures import CurveGap, CurveRise
+from latent_atlas.report.measures import Diff, Judge, Metric, Ratio, RecipeMismatches
+from latent_atlas.report.stats import above, below, near
+from latent_atlas.report.sweep_measures import PCAOfSize
+
+DENSE = "dense_ae"
+
+CLAIMS = (
+    Claim("C001-01", "qualitative", 'reconstruction training forces the network "to learn meaningful compressed '
+                                    'representations"',
+          (Check("vs_untrained", "linear probe: trained minus random-init encoder",
+                 Diff(Metric(DENSE, "probe_linear_accuracy"), Metric(DENSE, "untrained_probe_linear_accuracy")),
+                 above(0), fmt="{:+.4f}"),
+           Check("knn_vs_untrained", "kNN probe: trained minus random-init encoder",
+                 Diff(Metric(DENSE, "probe_knn_accuracy"), Metric(DENSE, "untrained_probe_knn_accuracy")),
+                 fmt="{:+.4f}"),
+           Check("vs_pca", "linear probe: dense AE minus PCA with 32 components",
+                 Diff(Metric(DENSE, "probe_linear_accuracy"), PCAOfSize(DENSE, "probe_linear_accuracy")),
+                 fmt="{:+.4f}"))),
+    Claim("C001-02", "application", 'a VAE learns "a continuous representation of the input and generate[s] new data"',
+          needs="issue 17's VAE (role vae): samples_prior_confidence and samples_prior_class_entropy, "
+                "prior samples judged by the fixed classifier"),
+    Claim("C001-03", "application", 'Masked AE: "self-supervised learning … using autoencoder principle with '
+                                    'masking patches"',
+          needs="issue 18's masked AE (role masked_ae): probe_linear_accuracy against a plain AE of the same code size"),
+    Claim("C001-04", "application", 'Sparse AE "plays a crucial role in the field of interpretability research"',
+          needs="issue 17's sparse AE (role sparse_ae): active_units_per_input and unit_selectivity against a plain AE"),
+    Claim("C001-05", "application", 'dimensionality reduction: "improving efficiency of downstream tasks"',
+          needs="issue 18's metrics/downstream.json: fit time and accuracy of one classifier on 32-d codes "
+                "against 784-d pixels"),
+    Claim("C001-06", "application", 'feature learning: features "used in other downstream … tasks such as '
+                                    'classification and regression"',
+          # Usable: a linear probe reads the digit at 90%; R^2 of the stroke measures shown beside it.
+          (Check("probe", "linear-probe digit accuracy of the dense codes", Metric(DENSE, "probe_linear_accuracy"),
+                 above(0.9)),
+           Check("thickness", "held-out R^2 of stroke thickness from the codes (DCI)",
+                 Metric(DENSE, "dci_informativeness_thickness"), fmt="{:.3f}"),
+           Check("slant", "held-out R^2 of slant from the codes (DCI)", Metric(DENSE, "dci_informativeness_slant"),
+                 fmt="{:.3f}")),
+          figure="{dense_ae}/dci_importance.png"),
+    Claim("C001-07", "application", '"Image denoising: … reconstruct clean image from noisy input effectively"',
+          needs="issue 18's metrics/denoise.json: MSE and PSNR of a denoising AE against a plain AE and a "
+                "Gaussian blur at several σ"),
+    Claim("C001-08", "application", '"Anomaly detection: … they can flag these anomalies … fraud detection"',
+          needs="issue 18's metrics/anomaly.json: AUROC of per-image reconstruction error, one-class protocol"),
+    Claim("C001-09", "qualitative", 'train and validation loss curves show "the model is learning effectively"',
+          # Close: the final validation loss within 10% of the training loss.
+          (Check("train_falls", "largest epoch-over-epoch change of the training loss (< 0: falls every epoch)",
+                 CurveRise(DENSE, "train_loss"), below(0), fmt="{:+.2e}"),
+           Check("val_falls", "largest epoch-over-epoch change of the validation loss",
+                 CurveRise(DENSE, "val_loss"), below(0), fmt="{:+.2e}"),
+           Check("gap", "(final val - train loss) / val loss", CurveGap(DENSE), near(0, 0.1), fmt="{:+.3f}")),
+          figure="{dense_ae}/loss.png"),
+    Claim("C001-10", "qualitative", 'originals vs reconstructions show "how well the autoencoder has learned to '
+                                    'compress and reconstruct"',
+          # Well: the judge recognizes reconstructions at 95% of its accuracy on the originals.
+          (Check("recognized", "judge accuracy on reconstructions / on originals",
+                 Ratio(Metric(DENSE, "recon_judge_accuracy"), Judge("test_accuracy")), above(0.95), fmt="{:.4f}"),
+           Check("mse", "test MSE of the dense AE (z=32)", Metric(DENSE, "test_mse"), fmt="{:.5f}")),
+          figure="{dense_ae}/reconstructions.png"),
+    Claim("C001-11", "qualitative", 't-SNE: codes "quite well separated … even with a simple autoencoder '
+                                    'architecture with quick training"',
+          # Well separated: 90% of test codes take their digit from their t-SNE neighbours.
+          (Check("tsne_knn", "kNN accuracy inside the t-SNE of the test codes", Metric(DENSE, "view_knn_tsne"),
+                 above(0.9)),
+           Check("silhouette", "silhouette of the digits in the t-SNE", Metric(DENSE, "tsne_silhouette"),
+                 fmt="{:.3f}")),
+          figure="{dense_ae}/latent_tsne.png", note="no t-SNE of raw pixels is run for comparison (its cost)"),
+    Claim("C001-12", "recipe", "dense AE: 784-128-32, 32-128-784 Sigmoid; MSE; Adam lr 1e-3; batch 256; "
+                               "20 epochs; random 80/20 validation split; t-SNE of the test codes",
+          (exact("n_params", "parameters", Metric(DENSE, "n_params"), 209_968),
+           exact("recipe", "settings other than the recipe's",
+                 RecipeMismatches(DENSE, (("hidden", [128]), ("latent_dim", 32), ("output", "sigmoid"),
+                                          ("input_range", "unit"), ("optimizer", "adam"), ("lr", 1e-3),
+                                          ("epochs", 20), ("batch_size", 256), ("val_fraction", 0.2))), 0))),
+)
