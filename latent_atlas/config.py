@@ -17,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from latent_atlas.arch import (
     ARCHES,
     CLASSIFIER_ARCHES,
+    HIDDEN_ACTIVATIONS,
     MLP_ARCHES,
     OUTPUT_ACTIVATIONS,
+    VARIATIONAL_ARCHES,
     fixed_latent_dim,
     mlp_parameter_count,
 )
@@ -93,6 +95,8 @@ class RecipeParams(_Section):
     hidden: list[LayerWidth] = Field(default_factory=list)
     head_hidden: list[LayerWidth] = Field(default_factory=list)
     output: Literal[OUTPUT_ACTIVATIONS] = "sigmoid"
+    # Between the hidden layers of the MLP archs (Burda et al. 2015's VAEs use tanh).
+    activation: Literal[HIDDEN_ACTIVATIONS] = "relu"
     input_range: Literal["unit", "symmetric"] = "unit"
     optimizer: Literal["adam", "adamw"] = "adam"
     lr: Annotated[float, Field(gt=0, le=10)] = 1e-3
@@ -102,6 +106,14 @@ class RecipeParams(_Section):
     val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.0
     # Weight of the classifier's NLL against the reconstruction MSE.
     class_weight: Annotated[float, Field(ge=0, le=1000)] = 1.0
+    # The VAEs' weight of the KL term (beta-VAE, Higgins et al. 2017); 1 is the plain ELBO.
+    beta: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    # Weight of the L1 penalty on the code (mean over images of sum_j |z_j|); 0: none.
+    sparsity_weight: Annotated[float, Field(ge=0, le=1e6)] = 0.0
+    # Intra-op threads while training on the CPU. One suits the studies' small
+    # models (splitting tiny kernels costs more than it saves); wide layers such
+    # as the VAE's 784x400 gain from a second (bench/README.md, "Training").
+    cpu_threads: Annotated[int, Field(strict=True, ge=1, le=256)] = 1
 
     @model_validator(mode="after")
     def _consistent(self) -> RecipeParams:
@@ -113,6 +125,9 @@ class RecipeParams(_Section):
             )
         if self.arch in MLP_ARCHES and not self.hidden:
             raise ValueError(f"hidden=[] is not allowed for arch {self.arch}: give at least one width")
+        if self.arch not in MLP_ARCHES and self.activation != "relu":
+            raise ValueError(f"activation={self.activation} is not allowed for arch {self.arch}: its layers are "
+                             "fixed (omit activation)")
         if self.arch not in MLP_ARCHES and self.hidden:
             raise ValueError(f"hidden={self.hidden} is not allowed for arch {self.arch}: "
                              "its layers are fixed (omit hidden)")
@@ -121,6 +136,16 @@ class RecipeParams(_Section):
         if self.arch not in CLASSIFIER_ARCHES and self.head_hidden:
             raise ValueError(f"head_hidden={self.head_hidden} is not allowed for arch {self.arch}: "
                              f"only {', '.join(CLASSIFIER_ARCHES)} has a classifier head (omit head_hidden)")
+        variational = self.arch in VARIATIONAL_ARCHES
+        if variational and (self.output, self.input_range) != ("sigmoid", "unit"):
+            raise ValueError(f"output={self.output} with input_range={self.input_range} is not allowed for arch "
+                             f"{self.arch}: its Bernoulli decoder models [0,1] pixels (sigmoid, unit)")
+        if not variational and self.beta != 1.0:
+            raise ValueError(f"beta={self.beta} is not allowed for arch {self.arch}: only "
+                             f"{', '.join(VARIATIONAL_ARCHES)} have a KL term (omit beta)")
+        if variational and self.sparsity_weight:
+            raise ValueError(f"sparsity_weight={self.sparsity_weight} is not allowed for arch {self.arch}: "
+                             "the L1 code penalty is for the deterministic archs (omit it)")
         if (self.output == "tanh") != (self.input_range == "symmetric"):
             raise ValueError(
                 f"output={self.output} with input_range={self.input_range} is not allowed: "
@@ -201,6 +226,42 @@ class DCIParams(_Section):
     n_train: Annotated[int, Field(strict=True, ge=10, le=1_000_000)] = 1250
 
 
+class LikelihoodParams(_Section):
+    """The VAEs' test likelihood: the ELBO, and the IWAE bound with k importance samples (Burda et al. 2015)."""
+
+    iwae_k: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] = 16
+    # Burda et al.'s active units: posterior-mean variance over the test set above this.
+    active_threshold: Annotated[FiniteFloat, Field(gt=0)] = 0.01
+
+
+class SamplesParams(_Section):
+    """New images from every variant: the prior (VAEs) or densities fitted to the training codes (plain AEs)."""
+
+    n: Annotated[int, Field(strict=True, ge=10, le=1_000_000)] = 2000
+    # Components of the Gaussian mixture fitted to a plain AE's training codes (Ghosh et al. 2020: 10).
+    gmm_components: Annotated[int, Field(strict=True, ge=1, le=1000)] = 10
+    # The densities are fitted on at most this many seeded training codes.
+    fit_max: Annotated[int, Field(strict=True, ge=10, le=10_000_000)] = 10000
+    # Latent interpolations between pairs of test codes: rows, and images per row.
+    interpolation_pairs: Annotated[int, Field(strict=True, ge=1, le=64)] = 6
+    interpolation_steps: Annotated[int, Field(strict=True, ge=2, le=32)] = 10
+
+
+class MIGParams(_Section):
+    # Each code is discretised into this many equal-width bins (disentanglement_lib: 20).
+    bins: Annotated[int, Field(strict=True, ge=2, le=1000)] = 20
+
+
+class SAPParams(_Section):
+    # The per-code digit classifiers fit on at most this many training codes.
+    n_train: Annotated[int, Field(strict=True, ge=10, le=1_000_000)] = 5000
+
+
+class SparsityParams(_Section):
+    # A unit is active on an input when |z| exceeds this fraction of the code's RMS (scale-free).
+    threshold: Annotated[FiniteFloat, Field(gt=0, le=100)] = 0.1
+
+
 class AnalyzeParams(_Section):
     kmeans_seeds: Annotated[int, Field(strict=True, ge=1, le=1000)] = 10
     n_recon: Annotated[int, Field(strict=True, ge=1, le=64)] = 10
@@ -218,6 +279,11 @@ class AnalyzeParams(_Section):
     ablation: AblationParams = AblationParams()
     shift: ShiftParams = ShiftParams()
     dci: DCIParams = DCIParams()
+    likelihood: LikelihoodParams = LikelihoodParams()
+    samples: SamplesParams = SamplesParams()
+    mig: MIGParams = MIGParams()
+    sap: SAPParams = SAPParams()
+    sparsity: SparsityParams = SparsityParams()
 
     @model_validator(mode="after")
     def _consistent(self) -> AnalyzeParams:
@@ -317,7 +383,8 @@ class Params(_Section):
                         f"underscores (at most 64), and none of {', '.join(sorted(RESERVED_NAMES))}")
         for name, variant in self.variants.items():
             if variant.arch in MLP_ARCHES:
-                n = mlp_parameter_count(self.latent_dim_of(name), variant.hidden, variant.head_hidden)
+                n = mlp_parameter_count(self.latent_dim_of(name), variant.hidden, variant.head_hidden,
+                                        variational=variant.arch in VARIATIONAL_ARCHES)
                 if n > MAX_PARAMETERS:
                     raise ValueError(f"variants.{name}: hidden={variant.hidden} with latent_dim="
                                      f"{self.latent_dim_of(name)} is not allowed: {n:,} weights, "

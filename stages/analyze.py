@@ -14,6 +14,8 @@ def main(args, params):
     write_json(paths.analysis_details(args.variant), result.details)
     mark_executed("analyze", args.variant, start_ms)
     print(f"{args.variant}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.headline().items()))
+    if result.metrics.get("posterior_collapse"):
+        print(f"{args.variant}: posterior collapse: 0 active units")
     print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items())
           + f"; total {sum(result.seconds.values()):.1f}")
 

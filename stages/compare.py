@@ -15,6 +15,7 @@ from latent_atlas.models.checkpoint import load_checkpoint
 from latent_atlas.models.inference import run_model
 from latent_atlas.models.training import resolve_device
 from latent_atlas.report import summary
+from latent_atlas.report.generative import generative_sections
 from latent_atlas.report.headline import headline_metrics
 from latent_atlas.report.plot_data import write_plot_data
 
@@ -83,6 +84,7 @@ def main(args, params):
         *summary.traversal_section(analyses, example, drawn, details[example].get("traversal_values", [])
                                   if example else []),
         *summary.dci_section(analyses, example),
+        *generative_sections(analyses),
         *summary.figures_section(list(analyses), drawn),
     ]
     headline = headline_metrics(analyses)

@@ -53,6 +53,9 @@ def tiny_params(variants: tuple[str, ...] = FAST_VARIANTS) -> dict:
     analyze["noise"].update(max_images=50)
     analyze["traversal"].update(n_images=10, max_dims=4, max_rows=4)
     analyze["dci"].update(n_train=100)
+    analyze["likelihood"].update(iwae_k=2)
+    analyze["samples"].update(n=100, fit_max=200, interpolation_pairs=2, interpolation_steps=4)
+    analyze["sap"].update(n_train=100)
     params["baseline"].update(ks=[2, 5], kmeans_seeds=1, factor_train_n=100, morpho_scale=2)
     params["judge"].update(epochs=1)
     # A role whose variant is absent is left out: its claims then say "not measured in this run".

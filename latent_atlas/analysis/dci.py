@@ -22,14 +22,12 @@ from sklearn.ensemble import (
     GradientBoostingClassifier,
 )
 
-from latent_atlas import paths
 from latent_atlas.analysis import plots
 from latent_atlas.analysis.digit_readout import digit_readout
 from latent_atlas.analysis.parts import Drawing, Part
-from latent_atlas.arrays import as_labels, as_matrix, check_positive_int, check_seed, subsample
+from latent_atlas.arrays import as_labels, as_matrix, check_positive_int, check_seed
 from latent_atlas.config import DCIParams
-from latent_atlas.data.factors import Factors
-from latent_atlas.errors import DamagedFileError
+from latent_atlas.data.factors import Factors, factor_table
 
 # Extra-trees size for DCI importances: they rank codes as gradient boosting
 # does at a fifteenth of its cost (bench/README.md, "DCI importances").
@@ -320,20 +318,9 @@ def dci_part(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_tes
     normalised importances, I = its held-out accuracy (the study scored on
     the rows it fitted, which a 256-dim code memorises).
     """
-    if factors is None:
-        train_rows = subsample(len(z_train), cfg.n_train, seed)
-        f_train, f_test, names = y_train[train_rows, None], y_test[:, None], ["digit"]
-    else:
-        if len(factors.test) != len(z_test) or factors.train_index.max(initial=-1) >= len(z_train):
-            raise DamagedFileError(f"{paths.FACTORS}: the factors ({len(factors.test)} test rows, training rows up to "
-                             f"{factors.train_index.max(initial=-1)}) do not match the latents "
-                             f"({len(z_test)} test, {len(z_train)} train); rerun the baseline stage")
-        rows = subsample(len(factors.train_index), cfg.n_train, seed)
-        train_rows = factors.train_index[rows]
-        f_train = np.column_stack([y_train[train_rows], factors.train[rows]])
-        f_test = np.column_stack([y_test, factors.test])
-        names = ["digit", *factors.names]
-    discrete = np.array([True] + [False] * (len(names) - 1))
+    table = factor_table(factors, y_train, y_test, n_train=cfg.n_train, seed=seed)
+    train_rows, f_train, f_test, names, discrete = (table.train_rows, table.train, table.test, list(table.names),
+                                                     table.discrete)
     full = dci(z_train[train_rows], f_train.astype(np.float64), z_test, f_test.astype(np.float64),
                factor_names=names, discrete_mask=discrete, seed=seed)
     importance = np.asarray(full.pop("importance_matrix"))  # (d, factors)

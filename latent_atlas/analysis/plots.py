@@ -240,3 +240,21 @@ def curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: st
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     return fig
+
+
+def unit_bars(values: dict[str, Sequence[float]], threshold: float | None, title: str):
+    """One bar panel per quantity, one bar per code unit; a dashed line at `threshold` on the last panel."""
+    fig, axes = plt.subplots(len(values), 1, figsize=(max(5.0, 0.25 * len(next(iter(values.values()))) + 2),
+                                                      2.2 * len(values) + 0.6), sharex=True, squeeze=False)
+    for ax, (name, v) in zip(axes[:, 0], values.items(), strict=True):
+        ax.bar(np.arange(len(v)), v, color="tab:blue")
+        ax.set(ylabel=name)
+        ax.grid(alpha=0.3, axis="y")
+    if threshold is not None:
+        axes[-1, 0].axhline(threshold, color="tab:red", ls="--", lw=1, label=f"{threshold:g}")
+        axes[-1, 0].legend(fontsize=7)
+    axes[-1, 0].set(xlabel="code unit")
+    axes[-1, 0].xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

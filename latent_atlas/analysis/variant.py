@@ -33,10 +33,15 @@ from latent_atlas.analysis.clustering import clustering_part
 from latent_atlas.analysis.dci import dci_part
 from latent_atlas.analysis.generalization import generalization_part
 from latent_atlas.analysis.geometry import geometry_part
+from latent_atlas.analysis.likelihood import likelihood_part
+from latent_atlas.analysis.mig import mig_part
 from latent_atlas.analysis.noise import robustness_part
 from latent_atlas.analysis.parts import Drawing, Part, draw
 from latent_atlas.analysis.probes import probes_part
 from latent_atlas.analysis.recognizability import recognizability_part, reconstruct
+from latent_atlas.analysis.samples import samples_part
+from latent_atlas.analysis.sap import sap_part
+from latent_atlas.analysis.sparsity import sparsity_part
 from latent_atlas.analysis.spectrum import spectrum_part
 from latent_atlas.analysis.translation import translation_part
 from latent_atlas.analysis.traversal import traversals_part
@@ -50,7 +55,7 @@ from latent_atlas.analysis.views import (
 )
 from latent_atlas.arrays import subsample
 from latent_atlas.config import AnalyzeParams, Params
-from latent_atlas.data.factors import Factors, load_factors
+from latent_atlas.data.factors import Factors, factor_table, load_factors
 from latent_atlas.data.mnist import TEST, TRAIN, load_arrays
 from latent_atlas.errors import DamagedFileError
 from latent_atlas.io import read_npz
@@ -58,12 +63,13 @@ from latent_atlas.models.autoencoders import ModelConfig, layer_shapes
 from latent_atlas.models.checkpoint import load_checkpoint
 from latent_atlas.models.inference import classifier_fn, decoder_fn, encoder_fn
 from latent_atlas.models.judge import Judge, load_judge
-from latent_atlas.models.training import initial_model, resolve_device
+from latent_atlas.models.likelihood import likelihood_bounds
+from latent_atlas.models.training import initial_model, resolve_device, to_model_input
 
 LATENT_KEYS = ("z_test", "y_test", "recon_error_test", "z_train", "y_train")
 
 HEADLINE = ("test_mse", "accuracy", "purity_best", "probe_linear_accuracy", "participation_ratio",
-            "dci_disentanglement")
+            "dci_disentanglement", "mig", "test_nll_iwae", "samples_prior_fid", "samples_gmm_fid")
 
 
 def available_cores() -> int:
@@ -91,10 +97,14 @@ class VariantInputs:
     classify: Callable[[np.ndarray], np.ndarray] | None = None  # (k, d) -> (k, 10) log-probs of the head
     recon_error_train: np.ndarray | None = None  # (m,)
     log_probs_train: np.ndarray | None = None  # (m, 10)
-    judge: Judge | None = None  # the fixed digit classifier (models/judge.pt)
+    judge: Judge | None = None  # the fixed digit classifier (models/judge.pt); it also scores samples
     initial: ModelFunctions | None = None  # the same network at its seeded initialization, untrained
     images_train: np.ndarray | None = None  # (m', 28, 28) uint8, the seeded rows the untrained probes fit on
     y_images_train: np.ndarray | None = None  # (m',)
+    # A VAE: its codes are posterior means, its samples come from the prior, and
+    # likelihood(k) gives per-image test bounds (models.likelihood.likelihood_bounds).
+    variational: bool = False
+    likelihood: Callable[[int], dict[str, np.ndarray]] | None = None
 
 
 @dataclass
@@ -159,6 +169,10 @@ def analyze_arrays(inputs: VariantInputs, cfg: AnalyzeParams, seed: int, out_dir
                                           result.details.get("dead_dims_list", []), max_dims=cfg.ablation.max_dims,
                                           max_images=cfg.ablation.max_images, seed=seed),
         "dci": lambda: dci_part(inputs.z_train, inputs.y_train, z, y, inputs.factors, cfg.dci, seed=seed),
+        "mig": lambda: mig_part(z, factor_table(inputs.factors, inputs.y_train, y, n_train=None, seed=seed), cfg.mig),
+        "sap": lambda: sap_part(inputs.z_train, z, factor_table(inputs.factors, inputs.y_train, y,
+                                                                n_train=cfg.sap.n_train, seed=seed), cfg.sap),
+        "sparsity": lambda: sparsity_part(z, y, cfg.sparsity),
     }
     if inputs.log_probs_test is not None:
         parts["head"] = lambda: head_part(inputs.log_probs_test, y)
@@ -166,6 +180,11 @@ def analyze_arrays(inputs: VariantInputs, cfg: AnalyzeParams, seed: int, out_dir
         parts["untrained"] = lambda: untrained_part(
             inputs.initial, images01, y, inputs.images_train.astype(np.float32) / 255.0, inputs.y_images_train,
             eigen_threshold=cfg.eigen_threshold, k=cfg.knn_k, seed=seed)
+    if inputs.likelihood is not None:
+        parts["likelihood"] = lambda: likelihood_part(inputs.likelihood, z, cfg.likelihood)
+    if inputs.judge is not None:
+        parts["samples"] = lambda: samples_part(inputs.decode, inputs.z_train, z, images01, inputs.judge, cfg.samples,
+                                                variational=inputs.variational, seed=seed)
     drawings: dict[str, Drawing] = {}
     for part_name, run in parts.items():
         start = time.perf_counter()
@@ -193,6 +212,10 @@ def load_inputs(name: str, params: Params) -> tuple[VariantInputs, Any]:
     device = resolve_device(params.train.device)
     model = ckpt.build().to(device).eval()
     initial = initial_model(ModelConfig.from_dict(ckpt.model_config), params.seed).to(device).eval()
+    likelihood = None
+    if model.variational:
+        x = to_model_input(images, ckpt.input_range).to(device)
+        likelihood = lambda k: likelihood_bounds(model, x, k=k, seed=params.seed)  # noqa: E731
     inputs = VariantInputs(
         name=name, z_test=lat["z_test"], y_test=lat["y_test"], z_train=lat["z_train"], y_train=lat["y_train"],
         images_test=images, recon_error_test=lat["recon_error_test"],
@@ -205,6 +228,7 @@ def load_inputs(name: str, params: Params) -> tuple[VariantInputs, Any]:
                                decoder_fn(initial, ckpt.input_range, device),
                                classifier_fn(initial, device) if initial.has_classifier else None),
         images_train=train_images[rows], y_images_train=train_labels[rows],
+        variational=model.variational, likelihood=likelihood,
     )
     return inputs, ckpt
 

@@ -1,8 +1,11 @@
-"""The autoencoder variants of the studies (SPEC section 2), one interface.
+"""The autoencoder variants of the studies (SPEC section 2), and the VAEs beside them, one interface.
 
 Every model exposes `encode(x) -> z`, `decode(z) -> x_hat` and
 `forward(x) -> dict` with at least "recon" and "latent". Inputs are always
 (B, 1, 28, 28) in the variant's input range; outputs have the same shape.
+A VAE's `encode` is its posterior mean, so every analysis reads it as a code;
+its Gaussian posterior and Bernoulli logits are there for the ELBO and the
+likelihood bounds (latent_atlas.models.likelihood).
 A `ModelConfig` fully describes a model, and checkpoints store it beside the
 weights (latent_atlas.models.checkpoint) so any later stage rebuilds the exact
 network from the file alone.
@@ -34,6 +37,7 @@ class ModelConfig:
     hidden: tuple[int, ...] = ()
     head_hidden: tuple[int, ...] = ()
     output: str = "sigmoid"
+    activation: str = "relu"  # between the MLP archs' hidden layers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,7 +51,7 @@ def model_config(params: Params, name: str) -> ModelConfig:
     """The network variant `name` trains: what its checkpoint stores and rebuilds."""
     v = params.variant(name)
     return ModelConfig(arch=v.arch, latent_dim=params.latent_dim_of(name), hidden=tuple(v.hidden),
-                       head_hidden=tuple(v.head_hidden), output=v.output)
+                       head_hidden=tuple(v.head_hidden), output=v.output, activation=v.activation)
 
 
 def _output_activation(name: str) -> nn.Module:
@@ -57,12 +61,18 @@ def _output_activation(name: str) -> nn.Module:
     return activations[name]()
 
 
-def mlp(widths: list[int] | tuple[int, ...]) -> nn.Sequential:
-    """Linear layers with a ReLU between consecutive ones, none after the last."""
+_HIDDEN_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}  # arch.HIDDEN_ACTIVATIONS
+
+
+def mlp(widths: list[int] | tuple[int, ...], activation: str = "relu") -> nn.Sequential:
+    """Linear layers with an activation (ReLU, or Tanh as in Burda et al. 2015) between consecutive ones,
+    none after the last."""
+    if activation not in _HIDDEN_ACTIVATIONS:
+        raise ValueError(f"activation={activation!r} is not allowed; use one of {sorted(_HIDDEN_ACTIVATIONS)}")
     layers: list[nn.Module] = []
     for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         if i:
-            layers.append(nn.ReLU())
+            layers.append(_HIDDEN_ACTIVATIONS[activation]())
         layers.append(nn.Linear(w_in, w_out))
     return nn.Sequential(*layers)
 
@@ -72,6 +82,7 @@ class Autoencoder(nn.Module):
 
     has_classifier = False
     convolutional = False  # training picks the memory format by it
+    variational = False  # a Gaussian posterior: trained on the ELBO with noise the loop draws
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -94,11 +105,30 @@ class MLPAutoencoder(Autoencoder):
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         widths = [N_PIXELS, *config.hidden, config.latent_dim]
-        self.encoder = nn.Sequential(nn.Flatten(), mlp(widths))  # (B, 784) -> (B, z)
+        self.encoder = nn.Sequential(nn.Flatten(), mlp(widths, config.activation))  # (B, 784) -> (B, z)
         self.decoder = nn.Sequential(
-            mlp(widths[::-1]),
+            mlp(widths[::-1], config.activation),
             _output_activation(config.output),
             nn.Unflatten(1, IMAGE_SHAPE),  # (B, 784) -> (B, 1, 28, 28)
+        )
+
+
+class SparseAutoencoder(Autoencoder):
+    """784 -> hidden... -> ReLU code -> reversed hidden... -> 784: a non-negative code whose
+    units are exactly zero when off, trained with an L1 penalty on it (params: sparsity_weight).
+
+    The ReLU code with an L1 penalty is the sparse autoencoder of interpretability
+    work (e.g. Bricken et al. 2023, "Towards monosemanticity"), at the classifier AE's size.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        widths = [N_PIXELS, *config.hidden, config.latent_dim]
+        self.encoder = nn.Sequential(nn.Flatten(), mlp(widths, config.activation), nn.ReLU())  # (B, z), z >= 0
+        self.decoder = nn.Sequential(
+            mlp(widths[::-1], config.activation),
+            _output_activation(config.output),
+            nn.Unflatten(1, IMAGE_SHAPE),
         )
 
 
@@ -110,12 +140,32 @@ class ClassifierAutoencoder(MLPAutoencoder):
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         self.classifier = nn.Sequential(
-            mlp([config.latent_dim, *config.head_hidden, N_CLASSES]), nn.LogSoftmax(dim=1)
+            mlp([config.latent_dim, *config.head_hidden, N_CLASSES], config.activation), nn.LogSoftmax(dim=1)
         )
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.encode(x)
         return {"latent": z, "recon": self.decode(z), "log_probs": self.classifier(z)}
+
+
+def small_conv_encoder(out_dim: int) -> nn.Sequential:
+    """The small conv AE's encoder: two conv + pool blocks, then 196 -> 64 -> out_dim."""
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 8, 14, 14)
+        nn.Conv2d(8, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 4, 7, 7)
+        nn.Flatten(),  # (B, 196)
+        nn.Linear(196, 64), nn.ReLU(), nn.Linear(64, out_dim),
+    )
+
+
+def small_conv_decoder(latent_dim: int) -> list[nn.Module]:
+    """The small conv AE's decoder up to its output activation: z -> (B, 1, 28, 28) pre-activations."""
+    return [
+        nn.Linear(latent_dim, 64), nn.ReLU(), nn.Linear(64, 196),
+        nn.Unflatten(1, (4, 7, 7)),
+        nn.ConvTranspose2d(4, 8, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (B, 8, 14, 14)
+        nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1),  # (B, 1, 28, 28)
+    ]
 
 
 class SmallConvAutoencoder(Autoencoder):
@@ -125,19 +175,8 @@ class SmallConvAutoencoder(Autoencoder):
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 8, 14, 14)
-            nn.Conv2d(8, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 4, 7, 7)
-            nn.Flatten(),  # (B, 196)
-            nn.Linear(196, 64), nn.ReLU(), nn.Linear(64, config.latent_dim),
-        )
-        self.decoder = nn.Sequential(
-            nn.Linear(config.latent_dim, 64), nn.ReLU(), nn.Linear(64, 196),
-            nn.Unflatten(1, (4, 7, 7)),
-            nn.ConvTranspose2d(4, 8, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (B, 8, 14, 14)
-            nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1),  # (B, 1, 28, 28)
-            _output_activation(config.output),
-        )
+        self.encoder = small_conv_encoder(config.latent_dim)
+        self.decoder = nn.Sequential(*small_conv_decoder(config.latent_dim), _output_activation(config.output))
 
 
 class SpatialConvAutoencoder(Autoencoder):
@@ -170,11 +209,78 @@ class SpatialConvAutoencoder(Autoencoder):
         )
 
 
+class VariationalAutoencoder(Autoencoder):
+    """Base of the VAEs (Kingma & Welling 2014): a Gaussian posterior N(mu, diag exp(logvar))
+    and a Bernoulli decoder whose logits `decoder` returns; `decode` is its mean, sigmoid(logits).
+
+    Subclasses build `encoder` (x -> (B, 2z): means, then log-variances) and
+    `decoder` (z -> (B, 1, 28, 28) logits). The noise of the reparameterisation
+    is drawn by the caller (the training loop, the likelihood bounds), so the
+    model holds no random state and its forward pass is deterministic without it.
+    """
+
+    variational = True
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        if config.output != "sigmoid":
+            raise ValueError(f"output={config.output!r} is not allowed for {config.arch}: "
+                             "its Bernoulli decoder's mean is a sigmoid")
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x).chunk(2, dim=1)  # (B, z), (B, z)
+        return mu, logvar
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.posterior(x)[0]
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decoder(z))
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Decodes the posterior mean, or mu + noise * sigma (the reparameterisation) when noise is given."""
+        mu, logvar = self.posterior(x)
+        z = mu if noise is None else mu + noise * torch.exp(0.5 * logvar)
+        logits = self.decoder(z)
+        return {"latent": mu, "logvar": logvar, "recon_logits": logits, "recon": torch.sigmoid(logits)}
+
+
+class MLPVariationalAutoencoder(VariationalAutoencoder):
+    """784 -> hidden... -> (mu, logvar) of z; z -> reversed hidden... -> 784 Bernoulli logits.
+
+    At hidden [400] and z = 20 it is the PyTorch examples' VAE, whose two
+    400 -> 20 heads are one 400 -> 40 layer here (the same weights, one kernel).
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        widths = [N_PIXELS, *config.hidden, config.latent_dim]
+        self.encoder = nn.Sequential(nn.Flatten(), mlp([*widths[:-1], 2 * config.latent_dim], config.activation))
+        self.decoder = nn.Sequential(mlp(widths[::-1], config.activation), nn.Unflatten(1, IMAGE_SHAPE))  # logits
+
+
+class ConvVariationalAutoencoder(VariationalAutoencoder):
+    """The small conv AE's layers as a VAE: its encoder ends in (mu, logvar), its decoder in logits."""
+
+    convolutional = True
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.encoder = small_conv_encoder(2 * config.latent_dim)  # (B, 2z)
+        self.decoder = nn.Sequential(*small_conv_decoder(config.latent_dim))  # (B, 1, 28, 28) logits
+
+
 REGISTRY: dict[str, type[Autoencoder]] = {
     "mlp": MLPAutoencoder,
     "classifier_mlp": ClassifierAutoencoder,
+    "sparse_mlp": SparseAutoencoder,
     "small_conv": SmallConvAutoencoder,
     "spatial_conv": SpatialConvAutoencoder,
+    "vae_mlp": MLPVariationalAutoencoder,
+    "vae_conv": ConvVariationalAutoencoder,
 }
 
 

@@ -6,7 +6,8 @@ DataLoader, no per-image transform. At the studies' small batches the cost of a
 step is mostly fixed overhead, so the loop keeps the host out of the way: the
 loss sums stay on the device (one sync per epoch), and on CUDA the whole step
 (gather, forward, backward, optimizer) is captured once in a CUDA graph and
-replayed.
+replayed. A VAE's reparameterisation noise is drawn inside the step from the
+device's default generator (seeded with the run), which graph replay supports.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from latent_atlas.errors import ConfigError, DivergedError
 from latent_atlas.io import write_text
 from latent_atlas.models.autoencoders import Autoencoder, ModelConfig, build_model, count_parameters, model_config
 from latent_atlas.models.checkpoint import RUN_VARYING_KEYS
+from latent_atlas.models.likelihood import bernoulli_nll, gaussian_kl
 from latent_atlas.models.optim import ForeachAdam
 from latent_atlas.plotfiles import csv_text
 
@@ -44,6 +46,11 @@ class TrainConfig:
     weight_decay: float = 0.0
     optimizer: str = "adam"
     class_weight: float = 1.0
+    beta: float = 1.0  # the VAEs' KL weight
+    sparsity_weight: float = 0.0  # L1 on the code
+    # Train on a fresh Bernoulli draw of each [0,1] image every step: "dynamically
+    # binarised MNIST" (Burda et al. 2015; bench/vae_burda.py).
+    binarize: bool = False
     seed: int = 42
     cuda_graph: bool = False
     compile_cpu: bool = False
@@ -61,7 +68,8 @@ def train_config(params: Params, name: str, device: torch.device | str) -> Train
     v = params.variant(name)
     on_cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"
     return TrainConfig(batch_size=v.batch_size, epochs=v.epochs, lr=v.lr, weight_decay=v.weight_decay,
-                       optimizer=v.optimizer, class_weight=v.class_weight, seed=params.seed,
+                       optimizer=v.optimizer, class_weight=v.class_weight, beta=v.beta,
+                       sparsity_weight=v.sparsity_weight, seed=params.seed, cpu_threads=v.cpu_threads,
                        cuda_graph=on_cuda and params.train.cuda_graph in ("auto", "on", True),
                        compile_cpu=params.train.compile_cpu)
 
@@ -104,20 +112,50 @@ def resolve_device(name: str) -> torch.device:
 # --- loss --------------------------------------------------------------------------
 
 
-def loss_terms(out: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, class_weight: float) -> dict[str, torch.Tensor]:
-    """MSE reconstruction, plus NLL of the digit where the model classifies.
+def loss_terms(out: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    """The variant's objective and its terms, each a mean over the batch.
 
-    The classifier AE's study sums the two terms (weight 1); class_weight
-    exposes the balance as a parameter.
+    - A VAE (out holds "logvar"): the negative ELBO in nats per image, the
+      summed binary cross-entropy of the sampled reconstruction plus beta
+      times the KL to the prior (beta = 1: the ELBO; beta > 1: Higgins et al.
+      2017's beta-VAE). The PyTorch examples' VAE sums the same over the batch;
+      Adam's steps do not depend on that scale (but for its epsilon).
+    - Otherwise the MSE reconstruction; plus the NLL of the digit where the
+      model classifies (the classifier AE's study sums the two, weight 1;
+      class_weight exposes the balance), plus sparsity_weight times the L1 norm
+      of the code where it is positive.
     """
+    if "logvar" in out:
+        recon = bernoulli_nll(out["recon_logits"], x).mean()
+        kl = gaussian_kl(out["latent"], out["logvar"]).sum(dim=1).mean()
+        return {"loss": recon + cfg.beta * kl, "recon_bce": recon, "kl": kl}
     recon = F.mse_loss(out["recon"], x)
-    terms = {"recon_mse": recon}
+    terms = {"recon_mse": recon, "loss": recon}
     if "log_probs" in out:
         terms["nll"] = F.nll_loss(out["log_probs"], y)
-        terms["loss"] = recon + class_weight * terms["nll"]
-    else:
-        terms["loss"] = recon
+        terms["loss"] = terms["loss"] + cfg.class_weight * terms["nll"]
+    if cfg.sparsity_weight > 0:
+        terms["l1"] = out["latent"].abs().sum(dim=1).mean()
+        terms["loss"] = terms["loss"] + cfg.sparsity_weight * terms["l1"]
     return terms
+
+
+def loss_keys(model: Autoencoder, cfg: TrainConfig) -> list[str]:
+    """The terms loss_terms returns for this model and config, in a fixed order."""
+    if model.variational:
+        return ["loss", "recon_bce", "kl"]
+    return ["loss", "recon_mse"] + (["nll"] if model.has_classifier else []) + (
+        ["l1"] if cfg.sparsity_weight > 0 else [])
+
+
+def model_outputs(forward: Callable[..., dict[str, torch.Tensor]], model: Autoencoder, x: torch.Tensor,
+                  generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """forward(x), with the reparameterisation noise of a VAE drawn here (from `generator`, or
+    the device's default generator: the one a CUDA graph's replays advance)."""
+    if not model.variational:
+        return forward(x)
+    noise = torch.randn((len(x), model.config.latent_dim), device=x.device, dtype=x.dtype, generator=generator)
+    return forward(x, noise)
 
 
 OPTIMIZERS = ("adam", "adamw")
@@ -200,7 +238,7 @@ class _Stepper:
         self.model, self.x, self.y, self.cfg = model, x, y, cfg
         self.use_graph = cfg.cuda_graph and x.is_cuda
         self.optimizer = make_optimizer(model, cfg, capturable=self.use_graph)
-        self.keys = ["loss", "recon_mse"] + (["nll"] if model.has_classifier else [])
+        self.keys = loss_keys(model, cfg)
         self.sums = _Sums(self.keys, x.device)
         forward = model
         if cfg.compile_cpu and not x.is_cuda:
@@ -213,8 +251,10 @@ class _Stepper:
 
     def _eager(self, idx: torch.Tensor) -> None:
         xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)  # (B, 1, 28, 28), (B,)
+        if self.cfg.binarize:
+            xb = torch.bernoulli(xb)
         self.optimizer.zero_grad(set_to_none=True)
-        terms = loss_terms(self.forward(xb), xb, yb, self.cfg.class_weight)
+        terms = loss_terms(model_outputs(self.forward, self.model, xb), xb, yb, self.cfg)
         terms["loss"].backward()
         self.optimizer.step()
         self.sums.add(terms, len(idx))
@@ -253,13 +293,15 @@ class _Stepper:
 
 
 @torch.no_grad()
-def evaluate(model: Autoencoder, x: torch.Tensor, y: torch.Tensor, class_weight: float, chunk: int = 4096) -> dict[str, float]:
+def evaluate(model: Autoencoder, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, chunk: int = 4096) -> dict[str, float]:
+    """The objective's terms on held-out data (a VAE's with one z sample per image, seeded)."""
     was_training = model.training
     model.eval()
     totals: dict[str, float] = {}
+    generator = torch.Generator(device=x.device).manual_seed(cfg.seed)
     for start in range(0, len(x), chunk):
         xb, yb = x[start : start + chunk], y[start : start + chunk]
-        for key, value in loss_terms(model(xb), xb, yb, class_weight).items():
+        for key, value in loss_terms(model_outputs(model, model, xb, generator), xb, yb, cfg).items():
             totals[key] = totals.get(key, 0.0) + value.item() * len(xb)
     model.train(was_training)
     return {k: v / len(x) for k, v in totals.items()}
@@ -307,7 +349,7 @@ def train_model(
                 "lower the learning rate (variants.<name>.lr) or check the data"
             )
         if x_val is not None and len(x_val):
-            row.update({f"val_{k}": v for k, v in evaluate(model, x_val, y_val, cfg.class_weight).items()})
+            row.update({f"val_{k}": v for k, v in evaluate(model, x_val, y_val, cfg).items()})
         row["seconds"] = time.perf_counter() - start
         history.append(row)
         epochs.set_postfix(loss=f"{row['train_loss']:.4f}")
@@ -368,7 +410,10 @@ def train_variant(params: Params, name: str, images: np.ndarray, labels: np.ndar
     has_val = len(val_idx) > 0
     cfg = cfg or train_config(params, name, device)
     threads = cfg.cpu_threads if device.type == "cpu" and cfg.cpu_threads else torch.get_num_threads()
-    history = train_model(model, x[train_idx], y[train_idx], cfg,
-                          x_val=x[val_idx] if has_val else None, y_val=y[val_idx] if has_val else None,
-                          on_epoch=on_epoch, progress=progress)
+    try:
+        history = train_model(model, x[train_idx], y[train_idx], cfg,
+                              x_val=x[val_idx] if has_val else None, y_val=y[val_idx] if has_val else None,
+                              on_epoch=on_epoch, progress=progress)
+    except TrainingDivergedError as exc:
+        raise TrainingDivergedError(f"variant {name}: {str(exc).replace('<name>', name)}") from None
     return TrainedVariant(model, config, history, count_parameters(model), len(train_idx), threads)

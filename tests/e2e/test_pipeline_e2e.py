@@ -110,6 +110,32 @@ def test_repro_runs_everything_once(pipeline):
     assert "accuracy" not in headline["small_conv"]  # only classifiers have one
 
 
+def test_every_variant_has_samples_and_disentanglement_and_the_vaes_a_likelihood(pipeline):
+    """The VAE family's numbers reach metrics/ and MLflow like the others: every variant samples and
+    is scored by MIG and SAP; a VAE also has its test bounds, in nats, and its active units."""
+    from latent_atlas.arch import VARIATIONAL_ARCHES
+    from latent_atlas.config import load_params
+
+    repo, _ = pipeline
+    params = load_params(repo.root / "params.yaml")
+    runs = all_runs(repo.root)
+    children = children_of(runs, parent_of(runs, "z6"))  # the experiment whose results the workspace holds
+    vaes = [name for name in E2E_VARIANTS if params.variant(name).arch in VARIATIONAL_ARCHES]
+    assert vaes and len(vaes) < len(E2E_VARIANTS)
+    for name in E2E_VARIANTS:
+        metrics = json.loads((repo.root / f"metrics/analyze/{name}.json").read_text())
+        source = "prior" if name in vaes else "gmm"
+        assert 0 <= metrics["mig"] <= 1 and 0 <= metrics["sap"] <= 1, name
+        assert 0 <= metrics[f"samples_{source}_class_entropy"] <= np.log(10) + 1e-9, name
+        assert 0 <= metrics[f"samples_{source}_missing_classes"] <= 10, name
+        assert (repo.root / f"plots/{name}/samples_{source}.png").stat().st_size > 1000, name
+        if name in vaes:
+            # The IWAE bound never lies above the ELBO by more than sampling noise; both are positive nats.
+            assert 0 < metrics["test_nll_iwae"] <= metrics["test_neg_elbo"] + 1.0, name
+            assert metrics["posterior_collapse"] == int(metrics["active_units"] == 0), name
+        assert children[name].data.metrics["mig"] == pytest.approx(metrics["mig"]), name
+
+
 def test_an_experiment_reruns_only_what_latent_dim_decides(pipeline):
     repo, out = pipeline
     assert ran_stages(out["z6"]) == {"download", "train@classifier", "extract@classifier", "analyze@classifier",

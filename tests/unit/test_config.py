@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from tests_support import PROJECT
 
 from latent_atlas.analysis import clustering, spectrum
-from latent_atlas.arch import ARCHES, MLP_ARCHES, mlp_parameter_count
+from latent_atlas.arch import ARCHES, MLP_ARCHES, VARIATIONAL_ARCHES, mlp_parameter_count
 from latent_atlas.config import (
     MAX_PARAMETERS,
     MIN_ROWS_PER_SPLIT,
@@ -127,7 +127,7 @@ def test_classifier_follows_the_top_level_latent_dim(raw):
 
 def test_latent_dim_of_unknown_variant_names_the_allowed_ones():
     params = load_params(PARAMS_FILE)
-    with pytest.raises(ConfigError, match=r"'nope'.*allowed: classifier, classifier_z6, deep, dense"):
+    with pytest.raises(ConfigError, match=r"'nope'.*allowed: beta_vae, classifier, classifier_z6, conv_vae, deep, dense"):
         params.latent_dim_of("nope")
 
 
@@ -205,7 +205,20 @@ BAD_VALUES = [
     # encoder 784*65536+65536 + 65536*65536+65536 + 65536*32+32 = 4,348,575,776; decoder
     # 32*65536+65536 + 65536*65536+65536 + 65536*784+784 = 4,348,576,528
     ("variants.dense.hidden", [65536, 65536], r"variants\.dense.* 8,697,152,304 weights.*50,000,000 allowed"),
-    ("variants.deep.recipe", "nope", r"variants\.deep\.recipe='nope'.*allowed: classifier, deep, dense"),
+    ("variants.deep.recipe", "nope", r"variants\.deep\.recipe='nope'.*allowed: classifier, conv_vae, deep, dense"),
+    # issue 17: the VAE family's and the sparse AE's knobs
+    ("variants.beta_vae.beta", 0.0, r"variants\.beta_vae\.beta=0\.0 is not allowed: Input should be greater than 0"),
+    ("variants.beta_vae.beta", -4.0, r"variants\.beta_vae\.beta=-4\.0 is not allowed: Input should be greater than 0"),
+    ("analyze.likelihood.iwae_k", 0, r"analyze\.likelihood\.iwae_k=0 is not allowed: .*greater than or equal to 1"),
+    ("variants.sparse.sparsity_weight", -0.1,
+     r"variants\.sparse\.sparsity_weight=-0\.1 is not allowed: .*greater than or equal to 0"),
+    ("variants.dense.beta", 4.0, r"variants\.dense.*beta=4\.0 is not allowed for arch mlp.*vae_mlp, vae_conv"),
+    ("variants.vae.sparsity_weight", 0.1, r"variants\.vae.*sparsity_weight=0\.1 is not allowed for arch vae_mlp"),
+    ("variants.vae.output", "tanh", r"variants\.vae.*output=tanh.*not allowed for arch vae_mlp.*Bernoulli"),
+    ("analyze.samples.n", 5, r"analyze\.samples\.n=5"),
+    ("analyze.mig.bins", 1, r"analyze\.mig\.bins=1"),
+    ("variants.small_conv.activation", "tanh", r"variants\.small_conv.*activation=tanh is not allowed for arch"),
+    ("variants.vae.activation", "gelu", r"variants\.vae\.activation='gelu' is not allowed"),
 ]
 
 
@@ -400,12 +413,14 @@ def test_default_recipes_are_the_spec_recipes_resolved(raw_params):
     v = load_params(PARAMS_FILE).variants
     assert {n: v[n].latent_dim for n in v} == {
         "classifier": None, "classifier_z6": 6, "dense": 32, "deep": 9, "small_conv": 10, "spatial_conv": None,
-        "vanilla_z2": 2, "vanilla_z3": 3, "vanilla_z5": 5, "vanilla_z10": 10, "vanilla_z50": 50}
+        "vanilla_z2": 2, "vanilla_z3": 3, "vanilla_z5": 5, "vanilla_z10": 10, "vanilla_z50": 50,
+        "vae": 20, "beta_vae": 20, "conv_vae": 10, "sparse": 16}
     for name in ("vanilla_z2", "vanilla_z50"):
         assert v[name].model_dump(exclude={"latent_dim"}) == {
             "arch": "mlp", "hidden": [128, 64], "head_hidden": [], "output": "tanh", "input_range": "symmetric",
             "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-5, "batch_size": 256, "epochs": 5,
-            "val_fraction": 0.0, "class_weight": 1.0, "recipe": "vanilla"}
+            "val_fraction": 0.0, "class_weight": 1.0, "beta": 1.0, "sparsity_weight": 0.0, "cpu_threads": 1,
+            "activation": "relu", "recipe": "vanilla"}
     assert v["classifier_z6"].model_dump(exclude={"latent_dim"}) == v["classifier"].model_dump(exclude={"latent_dim"})
 
 
@@ -419,6 +434,7 @@ def test_model_config_of_is_the_recipe_network():
 
     params = load_params(PARAMS_FILE)
     assert model_config(params, "classifier") == ModelConfig("classifier_mlp", 16, (128,), (64,), "sigmoid")
+    assert model_config(params, "vae") == ModelConfig("vae_mlp", 20, (400,), (), "sigmoid", "relu")
     assert model_config(params, "vanilla_z3") == ModelConfig("mlp", 3, (128, 64), (), "tanh")
     assert model_config(params, "spatial_conv") == ModelConfig("spatial_conv", 256, (), (), "tanh")
 
@@ -452,6 +468,10 @@ def test_mlp_parameter_count_matches_the_built_model(config):
     arch = "classifier_mlp" if head else "mlp"
     model = build_model(ModelConfig(arch, z, hidden, head))
     assert mlp_parameter_count(z, list(hidden), list(head)) == count_parameters(model)
+    if not head:  # the same widths as a VAE (the encoder ends in a mean and a log-variance) and a sparse AE
+        vae = build_model(ModelConfig("vae_mlp", z, hidden))
+        assert mlp_parameter_count(z, list(hidden), variational=True) == count_parameters(vae)
+        assert mlp_parameter_count(z, list(hidden)) == count_parameters(build_model(ModelConfig("sparse_mlp", z, hidden)))
 
 
 # --------------------------------------------------------------------------- #
@@ -526,7 +546,8 @@ def check_valid(params: Params) -> None:
         size = params.latent_dim_of(name)
         assert 1 <= size <= 65536
         if variant.arch in MLP_ARCHES:
-            assert mlp_parameter_count(size, variant.hidden, variant.head_hidden) <= MAX_PARAMETERS
+            assert mlp_parameter_count(size, variant.hidden, variant.head_hidden,
+                                       variational=variant.arch in VARIATIONAL_ARCHES) <= MAX_PARAMETERS
         else:
             assert not variant.hidden
         if params.data.limit is not None:
@@ -571,13 +592,18 @@ mlp_widths = st.lists(st.integers(1, 32), min_size=1, max_size=3)
 @st.composite
 def runnable_variant(draw) -> dict:
     arch = draw(st.sampled_from(ARCHES))
-    symmetric = draw(st.booleans())
+    variational = arch in VARIATIONAL_ARCHES
+    symmetric = not variational and draw(st.booleans())  # a VAE's Bernoulli decoder takes [0,1] pixels
     entry = {"arch": arch, "output": "tanh" if symmetric else "sigmoid",
              "input_range": "symmetric" if symmetric else "unit",
              "optimizer": draw(st.sampled_from(["adam", "adamw"])),
              "lr": draw(st.floats(1e-6, 10)), "weight_decay": draw(st.floats(0, 1)),
              "batch_size": draw(st.integers(1, 24)), "epochs": draw(st.integers(1, 100_000)),
              "val_fraction": draw(st.floats(0, 0.9)), "class_weight": draw(st.floats(0, 1000))}
+    if variational:
+        entry["beta"] = draw(st.floats(1e-3, 1e6))
+    else:
+        entry["sparsity_weight"] = draw(st.floats(0, 1e6))
     if arch != "spatial_conv":
         entry["latent_dim"] = draw(st.integers(1, 8))
     if arch in MLP_ARCHES:

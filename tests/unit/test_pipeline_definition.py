@@ -152,6 +152,13 @@ def test_defaults_follow_the_spec_recipes():
     assert sweep == [2, 3, 5, 10, 50]
     assert all(v[n].epochs == 5 and v[n].batch_size == 256 and v[n].input_range == "symmetric"
                for n in v if n.startswith("vanilla_z"))
+    # The PyTorch examples' VAE, the peer bench/vae_peer.py runs beside it.
+    assert (v["vae"].arch, v["vae"].hidden, v["vae"].latent_dim, v["vae"].batch_size, v["vae"].epochs, v["vae"].lr,
+            v["vae"].beta, v["vae"].input_range) == ("vae_mlp", [400], 20, 128, 10, 1e-3, 1.0, "unit")
+    assert v["beta_vae"].model_dump(exclude={"beta"}) == v["vae"].model_dump(exclude={"beta"}) and v["beta_vae"].beta == 4
+    assert (v["conv_vae"].arch, v["conv_vae"].latent_dim) == ("vae_conv", v["small_conv"].latent_dim)
+    assert (v["sparse"].arch, v["sparse"].hidden, v["sparse"].latent_dim) == (
+        "sparse_mlp", v["classifier"].hidden, load_params(PROJECT / "params.yaml").latent_dim)
 
 
 # --------------------------------------------------------------------------- #

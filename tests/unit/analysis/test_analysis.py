@@ -49,10 +49,20 @@ EXPECTED_KEYS = {
     "ablation_dead_mse_increase", "dci_linear_informativeness_digit", "dci_single_informativeness_in_sample",
     "dci_importance_stability", "untrained_test_mse", "untrained_eigenvalues_above_threshold",
     "untrained_probe_linear_accuracy", "untrained_probe_knn_accuracy",
+    # issue 17: disentanglement beside DCI, sparsity, samples
+    "mig", "sap", "sap_n_train", "active_units_per_input", "unit_selectivity", "sparsity_threshold",
+    *(f"{m}_{f}" for m in ("mig", "sap") for f in ("digit", "area", "length", "thickness", "slant", "width", "height")),
+    "samples_n", "samples_reference_n",
+    *(f"samples_test_{m}" for m in ("fid", "confidence", "class_entropy", "missing_classes")),
 }
 # The classifier AE adds what its head gives.
 CLASSIFIER_KEYS = {"accuracy", "train_accuracy", "accuracy_gap", "noise_head_accuracy_clean",
                    "ablation_dead_accuracy_drop", "untrained_accuracy"}
+SAMPLE_MEASURES = ("fid", "confidence", "class_entropy", "missing_classes")
+# Plain autoencoders sample two densities fitted to their training codes; VAEs their prior.
+PLAIN_KEYS = {f"samples_{s}_{m}" for s in ("gauss", "gmm") for m in SAMPLE_MEASURES}
+VAE_KEYS = {f"samples_prior_{m}" for m in SAMPLE_MEASURES} | {
+    "test_neg_elbo", "test_recon_bce", "test_kl", "test_nll_iwae", "iwae_k", "active_units", "posterior_collapse"}
 EXPECTED_DETAILS = {
     "eigenvalues", "explained_ratio", "eigen_threshold", "noise_std", "noise_latent_shift", "noise_recon_mse",
     "noise_input_mse", "noise_view_std", "noise_latent_spread", "traversal_dims", "traversal_effect",
@@ -64,25 +74,34 @@ EXPECTED_DETAILS = {
     "dead_dims_list", "traversal_grid_effect", "traversal_label_changes", "traversal_min_confidence",
     "traversal_confidence_change", "traversal_min_sharpness", "traversal_thickness_range", "traversal_slant_range",
     "traversal_dim_kinds", "traversal_style_dims", "ablation_dims", "ablation_mse_increase", "layer_shapes",
+    "mig_mutual_information", "mig_factor_entropy", "mig_factors", "sap_scores", "sap_factors", "unit_selectivity",
+    "interpolation_pairs",
 }
 CLASSIFIER_DETAILS = {"noise_head_accuracy", "class_head_accuracy", "confusion", "ablation_accuracy_drop"}
+VAE_DETAILS = {"kl_per_unit", "posterior_mean_variance", "active_threshold"}
 EXPECTED_FIGURES = {
     "reconstructions.png", "loss.png", "latent_scatter.png", "latent_pca.png", "latent_tsne.png", "scree.png",
     "noise_robustness.png", "noise_view.png", "noise_reconstructions.png", "traversal_12.png", "traversal_19.png",
-    "traversal_effects.png", "dci_importance.png",
+    "traversal_effects.png", "dci_importance.png", "interpolations.png",
 }
+PLAIN_FIGURES = {"samples_gauss.png", "samples_gmm.png"}
+VAE_FIGURES = {"samples_prior.png", "posterior_units.png"}
 TINY_ANALYZE = {
     "kmeans_seeds": 2, "n_recon": 4, "probe_max_train": 60,
     "tsne": {"max_points": 30, "max_iter": 300},
     "noise": {"stds": [0.1, 0.5, 2.0], "view_std": 0.5, "max_images": 20},
     "traversal": {"images": [12, 19], "steps": 4, "max_rows": 3, "n_images": 5, "max_dims": 4},
     "dci": {"n_train": 50},
+    "likelihood": {"iwae_k": 3},
+    "samples": {"n": 30, "fit_max": 60, "gmm_components": 3, "interpolation_pairs": 2, "interpolation_steps": 3},
+    "sap": {"n_train": 40},
 }
 TINY_ROLES = {"classifier_ae": "tiny_classifier", "vanilla_sweep": ["tiny_mlp"]}
 VARIANTS = {
     "tiny_mlp": {"arch": "mlp", "latent_dim": 3, "hidden": [16]},
     "tiny_classifier": {"arch": "classifier_mlp", "latent_dim": 5, "hidden": [16], "head_hidden": [8]},
     "tiny_spatial": {"arch": "spatial_conv", "output": "tanh", "input_range": "symmetric"},
+    "tiny_vae": {"arch": "vae_mlp", "latent_dim": 3, "hidden": [16]},
 }
 
 
@@ -120,7 +139,7 @@ def make_variant(name: str, spec: dict, params, data: MNISTArrays) -> None:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A working directory laid out like the pipeline's, with three tiny variants."""
+    """A working directory laid out like the pipeline's, with four tiny variants (a VAE among them)."""
     root = tmp_path_factory.mktemp("project")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
@@ -142,16 +161,17 @@ def project(tmp_path_factory):
 def test_analyze_variant_makes_every_metric_and_figure(project, name):
     root, params, results = project
     result = results[name]
-    classifier = name == "tiny_classifier"
-    expected = EXPECTED_KEYS | (CLASSIFIER_KEYS if classifier else set())
+    classifier, variational = name == "tiny_classifier", name == "tiny_vae"
+    expected = EXPECTED_KEYS | (CLASSIFIER_KEYS if classifier else set()) | (VAE_KEYS if variational else PLAIN_KEYS)
     assert set(result.metrics) == expected
     for key, value in result.metrics.items():
         assert isinstance(value, int | float) and not isinstance(value, bool), key
         assert math.isfinite(value), key
     # The metrics file must stay flat (scalars only) for dvc metrics / exp show.
     json.dumps(result.metrics)
-    assert set(result.details) == EXPECTED_DETAILS | (CLASSIFIER_DETAILS if classifier else set())
-    assert {p.name for p in result.figures} == EXPECTED_FIGURES
+    assert set(result.details) == EXPECTED_DETAILS | (CLASSIFIER_DETAILS if classifier else set()) | (
+        VAE_DETAILS if variational else set())
+    assert {p.name for p in result.figures} == EXPECTED_FIGURES | (VAE_FIGURES if variational else PLAIN_FIGURES)
     for figure in result.figures:
         path = root / figure
         assert path.parent == root / "plots" / name
@@ -160,7 +180,8 @@ def test_analyze_variant_makes_every_metric_and_figure(project, name):
     assert set(result.seconds) == {"reconstruct", "reconstructions", "loss", "generalization", "recognizability",
                                    "latent_views", "tsne", "clustering", "probes", "geometry", "spectrum",
                                    "robustness", "translation", "traversals", "ablation", "dci", "untrained",
-                                   "drawing"} | ({"head"} if classifier else set())
+                                   "mig", "sap", "sparsity", "samples", "drawing"} | (
+        {"head"} if classifier else set()) | ({"likelihood"} if variational else set())
 
 
 def test_metric_values_are_in_range(project):
@@ -172,7 +193,7 @@ def test_metric_values_are_in_range(project):
         assert 0 <= m["purity_mean"] <= m["purity_best"] <= 1
         for key in ("probe_linear_accuracy", "probe_knn_accuracy", "view_knn_tsne", "dci_completeness",
                     "dci_completeness_weighted", "dci_disentanglement", "dci_informativeness",
-                    "dci_single_informativeness"):
+                    "dci_single_informativeness", "mig", "sap", "samples_test_confidence"):
             assert 0 <= m[key] <= 1, (name, key)
         assert m["tsne_points"] == TINY_ANALYZE["tsne"]["max_points"]
         assert m["noise_images"] == TINY_ANALYZE["noise"]["max_images"]
@@ -197,6 +218,7 @@ def test_every_variant_fits_dci_on_the_same_number_of_rows(project):
     _, _, results = project
     # 3, 5 and 256 dims alike: n_train rows of the 60 with factors, whatever the width.
     assert {r.metrics["dci_n_train"] for r in results.values()} == {TINY_ANALYZE["dci"]["n_train"]}
+    assert {r.metrics["sap_n_train"] for r in results.values()} == {TINY_ANALYZE["sap"]["n_train"]}
 
 
 def test_identical_inputs_give_byte_identical_outputs(project, tmp_path):
@@ -206,14 +228,14 @@ def test_identical_inputs_give_byte_identical_outputs(project, tmp_path):
     ensembles on a wide code, capped traversals.
     """
     root, params, results = project
-    name = "tiny_spatial"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        again = A.analyze_variant(name, params)
-    for label, first, second in (("metrics", results[name].metrics, again.metrics),
-                                 ("details", results[name].details, again.details)):
-        a, b = write_json(tmp_path / f"a_{label}.json", first), write_json(tmp_path / f"b_{label}.json", second)
-        assert a.read_bytes() == b.read_bytes(), label
+    for name in ("tiny_spatial", "tiny_vae"):  # the VAE: its likelihood bounds and prior samples are seeded
+        with pytest.MonkeyPatch.context() as mp:
+            mp.chdir(root)
+            again = A.analyze_variant(name, params)
+        for label, first, second in (("metrics", results[name].metrics, again.metrics),
+                                     ("details", results[name].details, again.details)):
+            a, b = write_json(tmp_path / f"a_{label}.json", first), write_json(tmp_path / f"b_{label}.json", second)
+            assert a.read_bytes() == b.read_bytes(), (name, label)
 
 
 def test_classifier_accuracy_comes_from_the_log_probs():

@@ -100,6 +100,46 @@ def test_batch_independence(variant):
     torch.testing.assert_close(single[0], whole[1], rtol=1e-5, atol=1e-5)
 
 
+def test_a_vae_codes_with_its_posterior_mean_and_decodes_the_bernoulli_mean(variant):
+    name, model, x = variant
+    if not model.variational:
+        return
+    with torch.no_grad():
+        mu, logvar = model.posterior(x)
+        out = model(x)
+        noise = torch.randn(mu.shape, generator=torch.Generator().manual_seed(0))
+        sampled = model(x, noise)
+    torch.testing.assert_close(model.encode(x), mu, rtol=0, atol=0)
+    torch.testing.assert_close(out["latent"], mu, rtol=0, atol=0)
+    torch.testing.assert_close(out["logvar"], logvar, rtol=0, atol=0)
+    # Without noise the code decoded is the mean; with it, mu + noise * sigma (the reparameterisation).
+    torch.testing.assert_close(out["recon"], model.decode(mu), rtol=0, atol=0)
+    torch.testing.assert_close(out["recon"], torch.sigmoid(out["recon_logits"]), rtol=0, atol=0)
+    torch.testing.assert_close(sampled["recon_logits"], model.decode_logits(mu + noise * torch.exp(0.5 * logvar)))
+    assert not torch.equal(sampled["recon"], out["recon"])
+
+
+def test_the_sparse_code_is_non_negative_with_exact_zeros():
+    torch.manual_seed(0)
+    model = build_model(variant_config("sparse")).eval()
+    with torch.no_grad():
+        z = model.encode(batch("unit", n=64))
+    assert (z >= 0).all() and (z == 0).any()
+
+
+def test_mlp_hidden_layers_take_the_configured_activation():
+    tanh = build_model(ModelConfig("vae_mlp", 5, (8, 8), activation="tanh"))
+    kinds = {type(m) for m in tanh.modules()}
+    assert torch.nn.Tanh in kinds and torch.nn.ReLU not in kinds
+    with pytest.raises(ValueError, match=r"activation='gelu' is not allowed"):
+        build_model(ModelConfig("mlp", 5, (8,), activation="gelu"))
+
+
+def test_a_vae_refuses_a_non_bernoulli_output():
+    with pytest.raises(ValueError, match=r"output='tanh' is not allowed for vae_mlp"):
+        build_model(ModelConfig("vae_mlp", 4, (16,), output="tanh"))
+
+
 # --------------------------------------------------------------------------- #
 # exact parameter counts
 # --------------------------------------------------------------------------- #
@@ -126,6 +166,16 @@ EXACT_COUNTS = [
     (ModelConfig("classifier_mlp", 6, (128,), (64,)), 204_384),
     (ModelConfig("small_conv", 10), 27_443),
     (ModelConfig("mlp", 9, (128, 64, 36, 18)), 224_601),
+    # the PyTorch examples' VAE: fc1 784*400+400 (314000), fc21 and fc22 400*20+20 (8020 each, one 400->40
+    # layer here), fc3 20*400+400 (8400), fc4 400*784+784 (314384) -> 652824
+    (ModelConfig("vae_mlp", 20, (400,)), 652_824),
+    # the small conv AE's 27443, with a second 64->10 head for the log-variances: + 64*10+10 (650)
+    (ModelConfig("vae_conv", 10), 28_093),
+    # 784-128-16 both ways: 100480 + 2064 + 2176 + 101136 (a ReLU has no weights)
+    (ModelConfig("sparse_mlp", 16, (128,)), 205_856),
+    # Burda et al. (2015)'s one-layer VAE, 784-200-200-50 with tanh: 157000 + 40200 + 200*100+100 (20100)
+    # encoder; 50*200+200 (10200) + 40200 + 200*784+784 (157584) decoder -> 425284
+    (ModelConfig("vae_mlp", 50, (200, 200), activation="tanh"), 425_284),
 ]
 
 
@@ -136,7 +186,9 @@ def test_exact_parameter_counts(config, expected):
 
 @pytest.mark.parametrize(("name", "expected"), [("vanilla_z3", 218_643), ("spatial_conv", 50_161),
                                                 ("dense", 209_968), ("classifier", 207_594),
-                                                ("small_conv", 27_443), ("deep", 224_601)])
+                                                ("small_conv", 27_443), ("deep", 224_601),
+                                                ("vae", 652_824), ("beta_vae", 652_824), ("conv_vae", 28_093),
+                                                ("sparse", 205_856)])
 def test_project_variants_have_the_recipe_sizes(name, expected):
     assert count_parameters(build_model(variant_config(name))) == expected
 
@@ -230,7 +282,8 @@ def make_checkpoint(config: ModelConfig, model: torch.nn.Module) -> Checkpoint:
                       data_source="bundled", history=[{"epoch": 1, "train_loss": 0.5}])
 
 
-@pytest.mark.parametrize("name", ["classifier", "small_conv", "spatial_conv", "vanilla_z3"])
+@pytest.mark.parametrize("name", ["classifier", "small_conv", "spatial_conv", "vanilla_z3", "vae", "conv_vae",
+                                  "sparse"])
 def test_checkpoint_round_trip_rebuilds_identical_model(tmp_path, name):
     config = variant_config(name)
     torch.manual_seed(1)

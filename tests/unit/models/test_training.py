@@ -14,7 +14,7 @@ import torch
 
 from latent_atlas.models.autoencoders import ModelConfig, build_model
 from latent_atlas.models.optim import ForeachAdam
-from latent_atlas.models.training import LiveHistory, TrainConfig, TrainingDivergedError, epoch_losses, history_columns, history_csv, make_optimizer, split_validation, to_model_input, to_unit_range, train_model
+from latent_atlas.models.training import LiveHistory, TrainConfig, TrainingDivergedError, epoch_losses, history_columns, history_csv, loss_terms, make_optimizer, split_validation, to_model_input, to_unit_range, train_model
 
 DEVICE = torch.device("cpu")
 from tests_support import PROJECT
@@ -532,3 +532,107 @@ def test_cpu_training_uses_the_configured_threads_and_restores_them():
         quiet_train(model, x, y, TrainConfig(batch_size=8, epochs=1, lr=1e-3, cpu_threads=threads))
         assert set(seen) == {expected}
         assert torch.get_num_threads() == before
+
+
+# --------------------------------------------------------------------------- #
+# the VAE objective and the sparse penalty
+# --------------------------------------------------------------------------- #
+
+
+def tiny_vae(seed: int = 0, latent: int = 3, arch: str = "vae_mlp"):
+    torch.manual_seed(seed)
+    return build_model(ModelConfig(arch, latent, (32,) if arch == "vae_mlp" else ()))
+
+
+def test_vae_loss_terms_are_the_summed_bce_plus_beta_kl_per_image():
+    x = random_data(4)[0]
+    logits = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    mu, logvar = torch.tensor([[0.0, 1.0]] * 4), torch.tensor([[0.0, 0.0]] * 4)  # KL 0 + 0.5 per image
+    out = {"latent": mu, "logvar": logvar, "recon_logits": logits, "recon": torch.sigmoid(logits)}
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / 4
+    terms = loss_terms(out, x, torch.zeros(4, dtype=torch.long), TrainConfig(8, 1, 1e-3, beta=4.0))
+    torch.testing.assert_close(terms["recon_bce"], bce)
+    torch.testing.assert_close(terms["kl"], torch.tensor(0.5))
+    torch.testing.assert_close(terms["loss"], bce + 4.0 * 0.5)
+
+
+@pytest.mark.parametrize("beta", [1.0, 4.0])
+def test_a_vae_trains_on_the_elbo_with_seeded_noise(beta):
+    x, y = learnable_data(128)
+    cfg = TrainConfig(batch_size=32, epochs=6, lr=1e-2, beta=beta, seed=5)
+    runs = []
+    for _ in range(2):
+        model = tiny_vae()
+        torch.manual_seed(11)  # the reparameterisation noise comes from the default generator
+        runs.append((quiet_train(model, x, y, cfg), model))
+    history = runs[0][0]
+    for row in history:
+        assert set(row) == {"epoch", "train_loss", "train_recon_bce", "train_kl", "seconds"}
+        assert row["train_loss"] == pytest.approx(row["train_recon_bce"] + beta * row["train_kl"], rel=1e-5)
+    assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
+    for a, b in zip(runs[0][1].parameters(), runs[1][1].parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)  # same seeds, same noise, same weights
+
+
+def test_a_vae_whose_posterior_collapses_still_finishes_with_no_active_unit():
+    from latent_atlas.analysis.likelihood import likelihood_metrics
+    from latent_atlas.models.likelihood import likelihood_bounds
+
+    x, y = random_data(64)
+    model = tiny_vae()
+    # A KL weight this large drives every unit to the prior: KL -> 0 on every unit.
+    history = quiet_train(model, x, y, TrainConfig(batch_size=32, epochs=10, lr=1e-2, beta=1e4))
+    assert history[-1]["train_kl"] < 0.01 * history[0]["train_kl"]
+    with torch.no_grad():
+        mu = model.encode(x).numpy()
+    metrics, _ = likelihood_metrics(likelihood_bounds(model, x, k=2, seed=0), mu, k=2, threshold=0.01)
+    assert (metrics["active_units"], metrics["posterior_collapse"]) == (0, 1)
+    assert math.isfinite(metrics["test_nll_iwae"]) and math.isfinite(metrics["test_neg_elbo"])
+
+
+def test_the_sparse_penalty_is_added_to_the_reconstruction_and_shrinks_the_code():
+    x, y = learnable_data(64)
+    codes = {}
+    for weight in (0.0, 3e-4):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig("sparse_mlp", 6, (32,)))
+        history = quiet_train(model, x, y, TrainConfig(batch_size=32, epochs=3, lr=1e-3, sparsity_weight=weight))
+        for row in history:
+            if weight:
+                assert set(row) == {"epoch", "train_loss", "train_recon_mse", "train_l1", "seconds"}
+                assert row["train_loss"] == pytest.approx(row["train_recon_mse"] + weight * row["train_l1"], rel=1e-5)
+            else:
+                assert "train_l1" not in row
+        with torch.no_grad():
+            codes[weight] = model.encode(x).abs().sum(dim=1).mean().item()
+    assert 0 < codes[3e-4] < codes[0.0]
+
+
+def test_a_diverging_vae_names_the_variant_and_the_epoch():
+    import dataclasses
+
+    from tests_support import tiny_params
+
+    from latent_atlas.config import parse_params
+    from latent_atlas.models.training import train_variant
+
+    raw = tiny_params(("vae",))
+    raw["variants"]["vae"]["lr"] = 10.0
+    params = parse_params(raw)
+    images = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    cfg = dataclasses.replace(TrainConfig(batch_size=32, epochs=3, lr=10.0), seed=0)
+    with pytest.raises(TrainingDivergedError, match=r"^variant vae: training loss became (nan|inf) in epoch \d.*"
+                                                    r"variants\.vae\.lr"):
+        train_variant(params, "vae", images, np.zeros(64, dtype=np.int64), torch.device("cpu"), progress=False,
+                      cfg=cfg)
+
+
+def test_binarize_trains_on_a_fresh_bernoulli_draw_each_step():
+    x, y = random_data(64)
+    seen = []
+    model = tiny_vae()
+    model.encoder.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].clone()))
+    quiet_train(model, x, y, TrainConfig(batch_size=32, epochs=2, lr=1e-3, binarize=True))
+    assert len(seen) == 4 and all(set(batch.unique().tolist()) == {0.0, 1.0} for batch in seen)
+    # Each image's pixels are 1 with its grey level as the probability.
+    assert abs(torch.cat(seen).mean().item() - x.mean().item()) < 0.01

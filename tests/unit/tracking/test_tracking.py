@@ -196,3 +196,29 @@ def test_check_server_calls_the_api_and_names_the_fix(code, body, fix):
     finally:
         httpd.shutdown()
     assert fix in str(info.value) and uri in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_vae_loads_back_from_mlflow_bit_for_bit(store, tmp_path):
+    """Logged as the track stage logs a variant's model, loaded back: the same posterior means and
+    log-variances and reconstructions, bit for bit. (tests/e2e/test_ops_pipeline.py logs one model of every
+    arch of params.yaml; this one adds a config no variant uses: tanh hidden layers.)"""
+    import mlflow
+
+    x = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    experiment_id = tracking.setup()
+    for config in (ModelConfig("vae_mlp", 5, (8, 8), activation="tanh"),):
+        torch.manual_seed(1)
+        model = build_model(config).eval()
+        path = tmp_path / f"{config.arch}-{config.activation}.pt"
+        save_checkpoint(path, Checkpoint(model_config=config.to_dict(), state_dict=model.state_dict(), variant="v",
+                                         params={}, input_range="unit", data_checksum="c" * 64,
+                                         data_source="bundled"))
+        with tracking_models._using_store(store), mlflow.start_run(experiment_id=experiment_id) as run:
+            tracking_models.log_model(path)
+        loaded = tracking_models.load_model(f"runs:/{run.info.run_id}/model", store_uri=store)
+        assert type(loaded) is type(model) and loaded.config == config
+        with torch.no_grad():
+            expected, got = model(x), loaded(x)
+        assert expected.keys() == got.keys()
+        for key in expected:
+            assert torch.equal(expected[key], got[key]), (config.arch, key)
