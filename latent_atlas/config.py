@@ -308,6 +308,12 @@ class RolesParams(_Section):
     spatial_conv_ae: str | None = None
     # The vanilla AE of study 002 at every latent size, one variant each.
     vanilla_sweep: list[str] = Field(default_factory=list)
+    # The VAE family and the sparse AE (issue 17): the models the studies name for generation,
+    # disentanglement and interpretability.
+    vae: str | None = None
+    beta_vae: str | None = None
+    conv_vae: str | None = None
+    sparse_ae: str | None = None
 
     def assigned(self) -> dict[str, list[str]]:
         """role -> the variants it names, for the roles this run has."""

@@ -134,6 +134,10 @@ def test_every_variant_has_samples_and_disentanglement_and_the_vaes_a_likelihood
             assert 0 < metrics["test_nll_iwae"] <= metrics["test_neg_elbo"] + 1.0, name
             assert metrics["posterior_collapse"] == int(metrics["active_units"] == 0), name
         assert children[name].data.metrics["mig"] == pytest.approx(metrics["mig"]), name
+    # The ledger reads them by role: the VAE family's claims have numbers, no longer open entries.
+    values = json.loads((repo.root / "metrics/claims.json").read_text())
+    for cid, key in (("C001-02", "entropy"), ("C001-04", "sparser"), ("C002-15", "fid"), ("C004-14", "beta_mig")):
+        assert isinstance(values[cid][key], float), (cid, values[cid])
 
 
 def test_an_experiment_reruns_only_what_latent_dim_decides(pipeline):

@@ -7,6 +7,8 @@ wait for: issues 17 and 18 build those models and replace the entries.
 
 from __future__ import annotations
 
+import math
+
 from latent_atlas.report.claims import Check, Claim, exact
 from latent_atlas.report.curve_measures import CurveGap, CurveRise
 from latent_atlas.report.measures import Diff, Judge, Metric, Ratio, RecipeMismatches
@@ -14,6 +16,9 @@ from latent_atlas.report.stats import above, below, near
 from latent_atlas.report.sweep_measures import PCAOfSize
 
 DENSE = "dense_ae"
+VAE, SPARSE = "vae", "sparse_ae"
+# Samples read as every digit about equally often: their class entropy above 90% of ln 10.
+RECOGNISED_ENTROPY = 0.9 * math.log(10)
 
 CLAIMS = (
     Claim("C001-01", "qualitative", 'reconstruction training forces the network "to learn meaningful compressed '
@@ -28,13 +33,32 @@ CLAIMS = (
                  Diff(Metric(DENSE, "probe_linear_accuracy"), PCAOfSize(DENSE, "probe_linear_accuracy")),
                  fmt="{:+.4f}"))),
     Claim("C001-02", "application", 'a VAE learns "a continuous representation of the input and generate[s] new data"',
-          needs="issue 17's VAE (role vae): samples_prior_confidence and samples_prior_class_entropy, "
-                "prior samples judged by the fixed classifier"),
+          # New data: the judge recognises the prior's samples (mean top probability over one half) and reads
+          # all ten digits in them about equally (class entropy over 90% of ln 10).
+          (Check("confidence", "the judge's mean confidence on the VAE's prior samples", Metric(VAE, "samples_prior_confidence"),
+                 above(0.5), fmt="{:.3f}"),
+           Check("entropy", "entropy of the digits the judge reads in them, nats (ln 10 = 2.303)",
+                 Metric(VAE, "samples_prior_class_entropy"), above(RECOGNISED_ENTROPY), fmt="{:.3f}"),
+           Check("missing", "digits given to under 1% of them", Metric(VAE, "samples_prior_missing_classes"),
+                 fmt="{:.1f}"),
+           Check("fid", "FID of the prior samples against test images (real test images score samples_test_fid)",
+                 Metric(VAE, "samples_prior_fid"), fmt="{:.1f}")),
+          figure="{vae}/samples_prior.png"),
     Claim("C001-03", "application", 'Masked AE: "self-supervised learning … using autoencoder principle with '
                                     'masking patches"',
           needs="issue 18's masked AE (role masked_ae): probe_linear_accuracy against a plain AE of the same code size"),
     Claim("C001-04", "application", 'Sparse AE "plays a crucial role in the field of interpretability research"',
-          needs="issue 17's sparse AE (role sparse_ae): active_units_per_input and unit_selectivity against a plain AE"),
+          # Interpretable: fewer units on per input than the same 784-128-16 encoder and training without the
+          # sparse code (the classifier AE), and units more selective for one digit than a plain unsupervised
+          # AE's (the dense AE; the classifier AE's head makes its units digit-selective).
+          (Check("sparser", "code units on per input: sparse AE minus classifier AE (same encoder and code size)",
+                 Diff(Metric(SPARSE, "active_units_per_input"), Metric("classifier_ae", "active_units_per_input")),
+                 below(0), fmt="{:+.2f}"),
+           Check("selective", "mean class selectivity of the units: sparse AE minus dense AE",
+                 Diff(Metric(SPARSE, "unit_selectivity"), Metric(DENSE, "unit_selectivity")), above(0), fmt="{:+.3f}"),
+           Check("selective_vs_classifier", "the same against the classifier AE (supervised by its head)",
+                 Diff(Metric(SPARSE, "unit_selectivity"), Metric("classifier_ae", "unit_selectivity")),
+                 fmt="{:+.3f}"))),
     Claim("C001-05", "application", 'dimensionality reduction: "improving efficiency of downstream tasks"',
           needs="issue 18's metrics/downstream.json: fit time and accuracy of one classifier on 32-d codes "
                 "against 784-d pixels"),

@@ -124,8 +124,19 @@ CLAIMS = (
                SWEEP, "recon_judge_accuracy", "spearman"), above(0.7), fmt="{:+.3f}")),
           figure="summary/sweep_grid.png"),
     Claim("C002-15", "qualitative", '"Basic autoencoders aren\'t great at generating entirely new content"',
-          needs="issue 17's samples_gauss_confidence of the plain AEs (Gaussian fit to the codes) against the "
-                "VAE's samples_prior_confidence"),
+          # The study's basic AE (vanilla, z=10) decoding a Gaussian fitted to its codes against a VAE decoding
+          # its prior: less confident judge, farther from real digits.
+          (Check("confidence", "judge confidence: vanilla z=10's Gaussian samples minus the VAE's prior samples",
+                 Diff(vanilla("samples_gauss_confidence", z=10), Metric("vae", "samples_prior_confidence")), below(0),
+                 fmt="{:+.3f}"),
+           Check("fid", "FID: vanilla z=10's Gaussian samples minus the VAE's prior samples (> 0: farther from real)",
+                 Diff(vanilla("samples_gauss_fid", z=10), Metric("vae", "samples_prior_fid")), above(0),
+                 fmt="{:+.1f}"),
+           Check("mixture", "the same with a 10-component mixture on the codes (Ghosh et al. 2020)",
+                 Diff(vanilla("samples_gmm_fid", z=10), Metric("vae", "samples_prior_fid")), fmt="{:+.1f}"),
+           Check("classifier_ae", "FID: the classifier AE's mixture samples minus the VAE's prior samples",
+                 Diff(Metric("classifier_ae", "samples_gmm_fid"), Metric("vae", "samples_prior_fid")), fmt="{:+.1f}")),
+          figure="{vae}/samples_prior.png"),
     Claim("C002-16", "qualitative", '"Mode Collapse: Sometimes the network learns to ignore certain types of input '
                                     'variations"',
           # Ignored: an attribute the codes explain less than half of (held-out R^2 < 0.5).
@@ -133,7 +144,12 @@ CLAIMS = (
                  Smallest((vanilla("dci_informativeness_thickness"), vanilla("dci_informativeness_slant"))),
                  below(0.5), fmt="{:.3f}"),
            Check("dead", "dead dims of vanilla z=3 (traversal effect under the declared fraction)",
-                 vanilla("dead_dims"), fmt="{:.1f}"))),
+                 vanilla("dead_dims"), fmt="{:.1f}"),
+           # Mode collapse in what it generates: digits missing from samples of its codes' mixture.
+           Check("sample_missing", "digits the judge gives to under 1% of vanilla z=3's mixture samples",
+                 vanilla("samples_gmm_missing_classes"), fmt="{:.1f}"),
+           Check("sample_entropy", "entropy of the digits read in them, nats (ln 10 = 2.303)",
+                 vanilla("samples_gmm_class_entropy"), fmt="{:.3f}"))),
     Claim("C002-17", "qualitative", 'normalizing to [-1,1] "often leads to better training stability"',
           (Check("mse", "test MSE ([0,1] units), vanilla z=3: [0,1]+Sigmoid run minus [-1,1]+Tanh run",
                  vanilla("test_mse"), above(0), fmt="{:+.5f}", experiment=INPUT_RANGE),
