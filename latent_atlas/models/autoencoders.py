@@ -300,10 +300,13 @@ SHAPED_LAYERS = (nn.Conv2d, nn.MaxPool2d, nn.ConvTranspose2d, nn.Linear)
 @torch.no_grad()
 def layer_shapes(model: Autoencoder) -> list[tuple[int, ...]]:
     """Output shape (without the batch) of each conv, pool, transposed-conv and linear layer of the
-    encoder, then of the decoder, for one blank image."""
+    encoder, then of the decoder, for one blank image. A VAE's decoder reads the posterior mean, the
+    first half of its encoder's output."""
     shapes: list[tuple[int, ...]] = []
     x = torch.zeros(1, *IMAGE_SHAPE)  # (1, 1, 28, 28)
     for part in (model.encoder, model.decoder):
+        if part is model.decoder and model.variational:
+            x = x.chunk(2, dim=1)[0]  # (1, 2z) -> (1, z)
         for layer in part.modules():
             if isinstance(layer, nn.Sequential):
                 continue

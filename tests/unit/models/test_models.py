@@ -215,6 +215,9 @@ def test_layer_shapes_follow_the_studies_listing():
         (32, 10, 10), (32, 5, 5), (64, 3, 3), (64, 2, 2), (32, 5, 5), (16, 15, 15), (1, 28, 28)]
     assert layer_shapes(build_model(ModelConfig("mlp", 3, (128, 64), output="tanh"))) == [
         (128,), (64,), (3,), (64,), (128,), (784,)]
+    # A VAE's encoder ends in a mean and a log-variance per unit; its decoder reads the mean.
+    assert layer_shapes(build_model(ModelConfig("vae_mlp", 20, (400,)))) == [(400,), (40,), (400,), (784,)]
+    assert layer_shapes(build_model(ModelConfig("vae_conv", 10)))[4:7] == [(64,), (20,), (64,)]
 
 
 def test_the_untrained_network_is_the_one_training_starts_from():
