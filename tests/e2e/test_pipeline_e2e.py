@@ -112,8 +112,9 @@ def test_repro_runs_everything_once(pipeline):
 
 def test_an_experiment_reruns_only_what_latent_dim_decides(pipeline):
     repo, out = pipeline
+    # mislabel and downstream read every variant's codes, the classifier's among them.
     assert ran_stages(out["z6"]) == {"download", "train@classifier", "extract@classifier", "analyze@classifier",
-                                     "compare", "claims", "track"}
+                                     "mislabel", "downstream", "compare", "claims", "track"}
     with np.load(repo.root / "data/latents/classifier.npz") as lat:
         assert lat["z_test"].shape == (200, 6)
 
@@ -151,6 +152,31 @@ def test_the_ledger_answers_every_claim_of_the_run(pipeline):
     shown = experiments.dvc_exp_show([], repo=repo.root)
     z6 = next(rev for name, rev, _ in experiments.revisions(shown) if name == "z6")
     assert experiments.metrics_file(z6, paths.CLAIMS_METRICS)["C000-18"]["z16"] == 204_384
+
+def test_the_applications_write_their_numbers_rows_and_reports(pipeline):
+    repo, out = pipeline
+    root = repo.root
+    params = repo.params()
+    digits = params["anomaly"]["digits"]
+    assert {f"oneclass@{d}" for d in digits} | {"denoise", "anomaly", "mislabel", "downstream"} <= ran_stages(
+        out["first"])
+    denoise = json.loads((root / "metrics/denoise.json").read_text())
+    assert set(denoise) == {"n_images", "sigma_0", *(f"sigma_{s:g}" for s in params["denoise"]["stds"])}
+    assert {"psnr_input", "psnr_small_conv_ae", "psnr_denoising_ae", "psnr_nlm",
+            "judge_accuracy_denoising_ae"} <= set(denoise["sigma_0.3"])
+    anomaly = json.loads((root / "metrics/anomaly.json").read_text())
+    for digit in digits:
+        per_digit = json.loads((root / f"metrics/anomaly/{digit}.json").read_text())
+        assert anomaly[f"digit_{digit}"] == {k: v for k, v in per_digit.items() if k.startswith("auroc_")}
+    rows = json.loads((root / "plots/anomaly/roc_recon.json").read_text())
+    assert len(rows) == len(digits) * params["anomaly"]["roc_points"] and set(rows[0]) == {"digit", "fpr", "tpr"}
+    for name in ("mislabel", "downstream"):
+        found = json.loads((root / f"metrics/{name}.json").read_text())
+        assert set(found["codes"]) == set(E2E_VARIANTS), name
+        assert (root / f"reports/applications/{name}.md").is_file()
+    parent = parent_of(all_runs(root), "workspace")
+    assert parent.data.metrics["anomaly.mean_auroc_pixel_knn"] == pytest.approx(anomaly["mean_auroc_pixel_knn"])
+    assert parent.data.metrics["denoise.sigma_0.3.psnr_nlm"] == pytest.approx(denoise["sigma_0.3"]["psnr_nlm"])
 
 
 def test_the_experiment_table_fits_and_agrees_with_mlflow(pipeline):
