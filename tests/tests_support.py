@@ -95,8 +95,15 @@ def restrict_pipeline(dvc_yaml: dict, variants: tuple[str, ...], applications: b
     for path in [path for path in curves if Path(path).stem not in variants]:
         del curves[path]
     if not applications:
+        made = set()
         for stage in APPLICATION_STAGES:
-            del dvc_yaml["stages"][stage]
+            body = dvc_yaml["stages"].pop(stage)
+            body = body.get("do", body)
+            made |= {next(iter(o)) if isinstance(o, dict) else o
+                     for kind in ("outs", "metrics", "plots") for o in body.get(kind, [])}
+        for body in dvc_yaml["stages"].values():  # what read their outputs (the ledger) reads them no more
+            body = body.get("do", body)
+            body["deps"] = [d for d in body.get("deps", []) if d not in made]
     return dvc_yaml
 
 
