@@ -129,6 +129,12 @@ def table(title: str, wall: float, stage_walls: list[tuple[str, float]], timings
     if ratios:
         print(f"fixed cost / floor: median {statistics.median(ratios):.2f}x, max {max(ratios):.2f}x "
               "(issue 9's target: at most 1.5x)")
+    families: dict[str, list[float]] = {}
+    for name, stage_wall in stage_walls:
+        if "@" in name:
+            families.setdefault(name.split("@")[0], []).append(stage_wall)
+    for family, walls in families.items():  # a foreach's stages together: the one-class budget is all ten digits
+        print(f"{family}@*: {len(walls)} stages, {sum(walls):.1f} s wall together")
 
 
 def main() -> None:

@@ -14,15 +14,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from latent_atlas import timing
+from latent_atlas.arch import N_CLASSES
 from latent_atlas.config import Params, load_params
-from latent_atlas.errors import UserError
+from latent_atlas.errors import ConfigError, UserError
 from latent_atlas.tracking.server import check_server
 from latent_atlas.tracking.store import tracking_uri
 
 USER_ERROR_EXIT = 2
 
 
-def run_stage(main: Callable[[argparse.Namespace, Params], None], description: str, variant: bool = False) -> None:
+def run_stage(main: Callable[[argparse.Namespace, Params], None], description: str, variant: bool = False,
+              digit: bool = False) -> None:
     """Parse arguments, validate params.yaml, check the tracking server, run `main`.
 
     Every stage checks MLFLOW_TRACKING_URI's server (when it names one) before
@@ -34,6 +36,8 @@ def run_stage(main: Callable[[argparse.Namespace, Params], None], description: s
     parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
     if variant:
         parser.add_argument("--variant", required=True, help="a key of `variants` in params.yaml")
+    if digit:
+        parser.add_argument("--digit", required=True, type=int, help="the normal digit, 0-9")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "mlflow", "urllib3", "matplotlib"):
@@ -42,8 +46,11 @@ def run_stage(main: Callable[[argparse.Namespace, Params], None], description: s
         params = load_params(args.params)
         if variant:
             params.variant(args.variant)
+        if digit and args.digit not in range(N_CLASSES):
+            raise ConfigError(f"--digit {args.digit} is not allowed: use a digit 0-9")
         check_server(tracking_uri())
-        with timing.stage_timer(timing.stage_name(main, getattr(args, "variant", None))):
+        instance = args.variant if variant else str(args.digit) if digit else None  # foreach's @<key>
+        with timing.stage_timer(timing.stage_name(main, instance)):
             main(args, params)
     except UserError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)

@@ -86,6 +86,35 @@ class TrainParams(_Section):
     compile_cpu: bool = False
 
 
+IMAGE_SIDE = 28
+
+
+class CorruptionParams(_Section):
+    """What training hides from the input; the target stays the clean image.
+
+    Denoising: Gaussian pixel noise (noise_std, on [0,1] pixels, clamped back
+    to [0,1]) and masking noise (mask_ratio: each pixel set to 0 with this
+    probability), Vincent et al. (2008, 2010). Masked pre-training: each
+    patch_size x patch_size patch hidden (set to 0) with probability
+    patch_mask_ratio, in the spirit of He et al. (2022)'s masked autoencoders.
+    """
+
+    noise_std: Annotated[FiniteFloat, Field(gt=0, le=10)] | None = None
+    mask_ratio: Annotated[FiniteFloat, Field(gt=0, lt=1)] | None = None
+    patch_mask_ratio: Annotated[FiniteFloat, Field(gt=0, lt=1)] | None = None
+    patch_size: Annotated[int, Field(strict=True, ge=1, le=IMAGE_SIDE)] = 4
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CorruptionParams:
+        if IMAGE_SIDE % self.patch_size:
+            raise ValueError(f"patch_size={self.patch_size} is not allowed: it must divide {IMAGE_SIDE} "
+                             "(1, 2, 4, 7, 14 or 28)")
+        if self.noise_std is None and self.mask_ratio is None and self.patch_mask_ratio is None:
+            raise ValueError("corruption hides nothing: give noise_std, mask_ratio or patch_mask_ratio "
+                             "(or drop the corruption key)")
+        return self
+
+
 class RecipeParams(_Section):
     """A study's recipe: everything a variant needs but, optionally, its latent size."""
 
@@ -114,6 +143,8 @@ class RecipeParams(_Section):
     # models (splitting tiny kernels costs more than it saves); wide layers such
     # as the VAE's 784x400 gain from a second (bench/README.md, "Training").
     cpu_threads: Annotated[int, Field(strict=True, ge=1, le=256)] = 1
+    # Inputs corrupted during training, clean targets (denoising, masked pre-training).
+    corruption: CorruptionParams | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> RecipeParams:
@@ -314,6 +345,16 @@ class RolesParams(_Section):
     beta_vae: str | None = None
     conv_vae: str | None = None
     sparse_ae: str | None = None
+    # Issue 18's: the small conv AE trained noisy -> clean, and with masked patches.
+    denoising_ae: str | None = None
+    masked_ae: str | None = None
+
+    def one(self, role: str) -> str:
+        """The variant that plays `role`, for a stage that cannot run without it."""
+        name = getattr(self, role)
+        if not isinstance(name, str):
+            raise ConfigError(f"roles.{role}={name!r} is not allowed here: name the variant that plays {role}")
+        return name
 
     def assigned(self) -> dict[str, list[str]]:
         """role -> the variants it names, for the roles this run has."""
@@ -345,6 +386,101 @@ class BaselineParams(_Section):
         return self
 
 
+# A Gaussian noise level on [0,1] pixels.
+Sigma = Annotated[FiniteFloat, Field(gt=0, le=10)]
+Digit = Annotated[int, Field(strict=True, ge=0, le=9)]
+
+
+class NLMParams(_Section):
+    """Non-local means (scikit-image), the classical denoiser the autoencoders are measured against."""
+
+    patch_size: Annotated[int, Field(strict=True, ge=1, le=IMAGE_SIDE)] = 5
+    patch_distance: Annotated[int, Field(strict=True, ge=1, le=IMAGE_SIDE)] = 6
+    # Its filter strength h = factor x sigma, the factor tuned once per sigma
+    # (best PSNR on tune_images training images).
+    h_factors: list[Annotated[FiniteFloat, Field(gt=0, le=100)]] = Field(
+        default_factory=lambda: [0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.3])
+    tune_images: Annotated[int, Field(strict=True, ge=1, le=100_000)] = 50
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NLMParams:
+        if not self.h_factors:
+            raise ValueError("h_factors=[] is not allowed: give at least one factor")
+        return self
+
+
+class DenoiseParams(_Section):
+    """Denoising: noisy test images, each denoiser's output against the clean image."""
+
+    # Gaussian noise levels on [0,1] pixels (clamped back to [0,1]); the
+    # robustness analysis's levels and 0.3, where the README's target is checked too.
+    stds: list[Sigma] = Field(default_factory=lambda: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0])
+    # Test images denoised (a seeded subset; null: all): non-local means costs
+    # about 1.5 ms per image and sigma on this project's CPU.
+    max_images: PositiveInt | None = 1000
+    nlm: NLMParams = NLMParams()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DenoiseParams:
+        if not self.stds or len(set(self.stds)) != len(self.stds):
+            raise ValueError(f"stds={self.stds} is not allowed: give distinct noise levels, at least one")
+        return self
+
+
+def _one_class_model() -> RecipeParams:
+    return RecipeParams(arch="small_conv", latent_dim=32, output="sigmoid", input_range="unit", optimizer="adam",
+                        lr=1e-3, weight_decay=0.0, batch_size=64, epochs=20)
+
+
+class AnomalyParams(_Section):
+    """One-class anomaly detection, Ruff et al. (2018)'s protocol: one model per normal digit."""
+
+    digits: list[Digit] = Field(default_factory=lambda: list(range(10)))
+    # gcn: the paper's global contrast normalisation (L1), then min-max scaling
+    # to [0,1] with the normal digit's training min and max; unit: pixels / 255.
+    preprocessing: Literal["gcn", "unit"] = "gcn"
+    # The conv AE trained on the normal digit's training images (a recipe, written in place).
+    model: RecipeParams = Field(default_factory=_one_class_model)
+    # Scores: the mean distance to the k nearest training codes, and to the k nearest training images.
+    knn_k: Annotated[int, Field(strict=True, ge=1, le=1000)] = 5
+    # ROC curves are written at this many evenly spaced false-positive rates.
+    roc_points: Annotated[int, Field(strict=True, ge=2, le=10_000)] = 101
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AnomalyParams:
+        if not self.digits or len(set(self.digits)) != len(self.digits):
+            raise ValueError(f"digits={self.digits} is not allowed: give distinct digits 0-9, at least one")
+        if self.model.latent_dim is None and fixed_latent_dim(self.model.arch) is None:
+            raise ValueError(f"model.latent_dim=None is not allowed for arch {self.model.arch}: give a latent size")
+        return self
+
+
+class MislabelParams(_Section):
+    """Mislabel detection: flip a fraction of the training labels, find them by their neighbours."""
+
+    # Share of training labels flipped (seeded), each to one of the nine other digits.
+    flip_fraction: Annotated[FiniteFloat, Field(ge=0, lt=0.5)] = 0.05
+    # An image's score: the share of its k nearest neighbours whose given label differs from its own.
+    k: Annotated[int, Field(strict=True, ge=1, le=1000)] = 10
+    # Training images scored (a seeded subset; null: all).
+    max_images: Annotated[int, Field(strict=True, ge=10)] | None = 10000
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MislabelParams:
+        if self.max_images is not None and self.k >= self.max_images:
+            raise ValueError(f"k={self.k} is not allowed: it must be below max_images={self.max_images}")
+        return self
+
+
+class DownstreamParams(_Section):
+    """Downstream efficiency: one classifier fitted on codes and on pixels, timed."""
+
+    # Training rows the classifier is fitted on (a seeded subset; null: all).
+    max_train: PositiveInt | None = 10000
+    # Fits timed per input; the median is reported.
+    fit_repeats: Annotated[int, Field(strict=True, ge=1, le=20)] = 3
+
+
 class Params(_Section):
     seed: Annotated[int, Field(strict=True, ge=0, le=2**32 - 1)] = 42
     latent_dim: LayerWidth = 16
@@ -360,6 +496,10 @@ class Params(_Section):
     analyze: AnalyzeParams = AnalyzeParams()
     compare: CompareParams = CompareParams()
     baseline: BaselineParams = BaselineParams()
+    denoise: DenoiseParams = DenoiseParams()
+    anomaly: AnomalyParams = AnomalyParams()
+    mislabel: MislabelParams = MislabelParams()
+    downstream: DownstreamParams = DownstreamParams()
 
     @model_validator(mode="before")
     @classmethod
@@ -400,6 +540,9 @@ class Params(_Section):
                     self.data.limit * variant.val_fraction):
                 raise ValueError(f"variants.{name}.batch_size={variant.batch_size} is not allowed with "
                                  f"data.limit={self.data.limit}: it is larger than the training images left")
+        if self.data.limit is not None and self.mislabel.k >= self.data.limit:
+            raise ValueError(f"mislabel.k={self.mislabel.k} is not allowed with data.limit={self.data.limit}: "
+                             "it must be below the training images")
         if self.data.limit is not None and self.judge.batch_size > self.data.limit:
             raise ValueError(f"judge.batch_size={self.judge.batch_size} is not allowed with data.limit="
                              f"{self.data.limit}: it is larger than the training images")

@@ -18,6 +18,17 @@ BASELINE_PLOTS = Path("plots/baseline")
 JUDGE = Path("models/judge.pt")
 JUDGE_METRICS = Path("metrics/judge.json")
 HEADLINE_METRICS = Path("metrics/headline.json")
+# Applications: one stage each (the one-class family: a stage per digit, then the table).
+DENOISE_METRICS = Path("metrics/denoise.json")
+DENOISE_PLOTS = Path("plots/denoise")
+ANOMALY_METRICS = Path("metrics/anomaly.json")
+ANOMALY_PLOTS = Path("plots/anomaly")
+MISLABEL_METRICS = Path("metrics/mislabel.json")
+DOWNSTREAM_METRICS = Path("metrics/downstream.json")
+DENOISE_REPORT = Path("reports/applications/denoise.md")
+ANOMALY_REPORT = Path("reports/applications/anomaly.md")
+MISLABEL_REPORT = Path("reports/applications/mislabel.md")
+DOWNSTREAM_REPORT = Path("reports/applications/downstream.md")
 SUMMARY_REPORT = Path("reports/summary.md")
 CLAIMS_REPORT = Path("reports/claims.md")
 # Each claim's numbers in this run (per seed, for `latent-atlas replicates`).
@@ -74,3 +85,12 @@ def analysis_details(variant: str) -> Path:
 def execution(stage: str, variant: str) -> Path:
     """A fresh id each time `stage` really runs for `variant` (see executions.py)."""
     return Path("metrics/runs") / stage / f"{variant}.json"
+
+
+def anomaly_scores(digit: int | str) -> Path:
+    """Every test image's anomaly scores with `digit` normal (one-class protocol)."""
+    return Path("data/anomaly") / f"{digit}.npz"
+
+
+def anomaly_digit_metrics(digit: int | str) -> Path:
+    return Path("metrics/anomaly") / f"{digit}.json"

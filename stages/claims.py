@@ -23,7 +23,11 @@ def main(args, params):
         details={n: read_json(paths.analysis_details(n)) for n in names},
         histories={n: read_history(paths.history(n)) for n in names},
         baseline=read_json(paths.BASELINE_METRICS), population=read_json(paths.PCA_METRICS),
-        judge=read_json(paths.JUDGE_METRICS), params=flatten(params.model_dump()))
+        judge=read_json(paths.JUDGE_METRICS), params=flatten(params.model_dump()),
+        # A pipeline without an application's stage leaves its claims "not measured".
+        applications={path.stem: read_json(path) for path in (paths.DENOISE_METRICS, paths.ANOMALY_METRICS,
+                                                              paths.MISLABEL_METRICS, paths.DOWNSTREAM_METRICS)
+                      if path.exists()})
     values = claims.run_values(CATALOGUE, run)
     results = claims.ledger(CATALOGUE, {"this run": values})
     write_json(paths.CLAIMS_METRICS, values)

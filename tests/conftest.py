@@ -19,10 +19,10 @@ def tiny_repo(tmp_path: Path) -> Repo:
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory) -> tuple[Repo, dict[str, str]]:
-    """Every variant on tiny data: `dvc repro` twice, commit, then
+    """Every variant and every application on tiny data: `dvc repro` twice, commit, then
     `dvc exp run -n z6 -S latent_dim=6`; with what each step printed.
     Shared by the end-to-end and browser tests."""
-    repo = make_repo(tmp_path_factory.mktemp("e2e") / "repo", variants=E2E_VARIANTS)
+    repo = make_repo(tmp_path_factory.mktemp("e2e") / "repo", variants=E2E_VARIANTS, applications=True)
     code_commit = repo.head()
     first = repo.dvc("repro")
     second = repo.dvc("repro")

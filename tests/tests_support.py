@@ -62,6 +62,13 @@ def tiny_params(variants: tuple[str, ...] = FAST_VARIANTS) -> dict:
     params["roles"] = {role: [v for v in names if v in variants] if isinstance(names, list) else names
                        for role, names in params["roles"].items()
                        if isinstance(names, list) or names in variants}
+    # The applications on a few images: one epoch per digit, small batches (about 20 training images a digit).
+    params["denoise"].update(max_images=20, stds=[0.1, 0.3, 0.5])
+    params["denoise"]["nlm"].update(tune_images=4, h_factors=[0.4, 0.8])
+    params["anomaly"].update(digits=[1, 7], knn_k=3, roc_points=11)
+    params["anomaly"]["model"].update(epochs=1, batch_size=8, latent_dim=4)
+    params["mislabel"].update(k=5, max_images=None)
+    params["downstream"].update(max_train=None, fit_repeats=1)
     return params
 
 
@@ -77,13 +84,29 @@ def loss_curves(dvc_yaml: dict) -> dict:
                 if isinstance(entry, dict) and "loss_curves" in entry)
 
 
-def restrict_pipeline(dvc_yaml: dict, variants: tuple[str, ...]) -> dict:
-    """Keep only the given variants in the lists the foreach stages and the loss plot read."""
+# Stages of the applications (denoising, one-class, mislabel, downstream): the
+# `pipeline` fixture runs them; repositories that test operations leave them out.
+APPLICATION_STAGES = ("denoise", "oneclass", "anomaly", "mislabel", "downstream")
+
+
+def restrict_pipeline(dvc_yaml: dict, variants: tuple[str, ...], applications: bool = True) -> dict:
+    """Keep only the given variants in the lists the foreach stages and the loss plot read (and the
+    applications' stages if asked)."""
     listed, curves = pipeline_variants(dvc_yaml), loss_curves(dvc_yaml)
     for name in [name for name in listed if name not in variants]:
         del listed[name]
     for path in [path for path in curves if Path(path).stem not in variants]:
         del curves[path]
+    if not applications:
+        made = set()
+        for stage in APPLICATION_STAGES:
+            body = dvc_yaml["stages"].pop(stage)
+            body = body.get("do", body)
+            made |= {next(iter(o)) if isinstance(o, dict) else o
+                     for kind in ("outs", "metrics", "plots") for o in body.get(kind, [])}
+        for body in dvc_yaml["stages"].values():  # what read their outputs (the ledger) reads them no more
+            body = body.get("do", body)
+            body["deps"] = [d for d in body.get("deps", []) if d not in made]
     return dvc_yaml
 
 
@@ -119,7 +142,7 @@ class Repo:
         (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def make_repo(root: Path, variants: tuple[str, ...] = FAST_VARIANTS) -> Repo:
+def make_repo(root: Path, variants: tuple[str, ...] = FAST_VARIANTS, applications: bool = False) -> Repo:
     root.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         src = PROJECT / name
@@ -127,7 +150,7 @@ def make_repo(root: Path, variants: tuple[str, ...] = FAST_VARIANTS) -> Repo:
             shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, root / name)
-    dvc_yaml = restrict_pipeline(yaml.safe_load((PROJECT / "dvc.yaml").read_text()), variants)
+    dvc_yaml = restrict_pipeline(yaml.safe_load((PROJECT / "dvc.yaml").read_text()), variants, applications)
     (root / "dvc.yaml").write_text(yaml.safe_dump(dvc_yaml, sort_keys=False))
     repo = Repo(root)
     repo.write_params(tiny_params(variants))

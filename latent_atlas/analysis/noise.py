@@ -25,6 +25,12 @@ from latent_atlas.arrays import check_seed, subsample
 from latent_atlas.config import NoiseParams
 
 
+def add_noise(images01: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian pixel noise N(0, std^2), clamped back to [0, 1]: the valid pixel range, as a real
+    corrupted image would be."""
+    return np.clip(images01 + rng.normal(0.0, std, size=np.shape(images01)), 0.0, 1.0)
+
+
 def noise_robustness(
     encode: Callable[[np.ndarray], np.ndarray],
     reconstruct: Callable[[np.ndarray], np.ndarray],
@@ -63,7 +69,7 @@ def noise_robustness(
     z_clean = np.asarray(encode(x), dtype=np.float64).reshape(n, -1)
     results = []
     for std in std_list:
-        noisy = np.clip(x + rng.normal(0.0, std, size=x.shape), 0.0, 1.0)
+        noisy = add_noise(x, std, rng)
         z_noisy = np.asarray(encode(noisy), dtype=np.float64).reshape(n, -1)
         recon = np.asarray(reconstruct(noisy), dtype=np.float64).reshape(x.shape)
         results.append(
@@ -170,7 +176,7 @@ def robustness_part(encode: Callable, decode: Callable, images01: np.ndarray, la
     # The same images once more at view_std, for the pictures (own generator:
     # the curves above stay the same whatever is drawn here).
     rng = np.random.default_rng(seed + 1)
-    noisy = np.clip(x + rng.normal(0.0, cfg.view_std, size=x.shape), 0.0, 1.0)
+    noisy = add_noise(x, cfg.view_std, rng)
     z_noisy = np.asarray(encode(noisy), dtype=np.float64).reshape(len(x), -1)
     if z_clean.shape[1] >= 2:
         mean, directions, _ = pca_directions(z_clean, 2)  # fitted on the clean codes only

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
@@ -36,6 +37,18 @@ def _probe_data(z_train, y_train, z_test, y_test):
     return ztr, ytr, zte, yte
 
 
+def linear_classifier(seed: int) -> Pipeline:
+    """The linear probe's classifier: standardised multinomial logistic regression, at most 200 L-BFGS steps."""
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=200, random_state=seed))
+
+
+def fit_quietly(model: Pipeline, x: np.ndarray, y: np.ndarray) -> Pipeline:
+    """Fit without the ConvergenceWarning: the iteration cap is deliberate (see linear_probe)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(x, y)
+
+
 def linear_probe(
     z_train, y_train, z_test, y_test, *, seed: int = 0, max_train: int | None = 10000
 ) -> dict[str, float]:
@@ -56,14 +69,8 @@ def linear_probe(
     ztr, ytr = ztr[idx], ytr[idx]
     if np.unique(ytr).size < 2:
         raise ValueError("y_train has a single class after subsampling; a probe needs at least 2")
-    scaler = StandardScaler().fit(ztr)
-    model = LogisticRegression(max_iter=200, random_state=seed)
-    with warnings.catch_warnings():
-        # The iteration cap is deliberate (see docstring); its warning is noise.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(scaler.transform(ztr), ytr)
-    return {"test": float(np.mean(model.predict(scaler.transform(zte)) == yte)),
-            "train": float(np.mean(model.predict(scaler.transform(ztr)) == ytr))}
+    model = fit_quietly(linear_classifier(seed), ztr, ytr)
+    return {"test": float(np.mean(model.predict(zte) == yte)), "train": float(np.mean(model.predict(ztr) == ytr))}
 
 
 def linear_probe_accuracy(

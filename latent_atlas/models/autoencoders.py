@@ -19,8 +19,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from latent_atlas.config import Params
-
 from latent_atlas.arch import (
     IMAGE_SHAPE,
     N_CLASSES,
@@ -28,6 +26,7 @@ from latent_atlas.arch import (
     SPATIAL_LATENT_SHAPE,
     fixed_latent_dim,
 )
+from latent_atlas.config import Params, RecipeParams
 
 
 @dataclass(frozen=True)
@@ -47,11 +46,16 @@ class ModelConfig:
         return cls(**{**d, "hidden": tuple(d.get("hidden", ())), "head_hidden": tuple(d.get("head_hidden", ()))})
 
 
+def recipe_model_config(recipe: RecipeParams, latent_dim: int) -> ModelConfig:
+    """The network a recipe builds at `latent_dim` (an architecture that fixes its size keeps it)."""
+    return ModelConfig(arch=recipe.arch, latent_dim=fixed_latent_dim(recipe.arch) or latent_dim,
+                       hidden=tuple(recipe.hidden), head_hidden=tuple(recipe.head_hidden), output=recipe.output,
+                       activation=recipe.activation)
+
+
 def model_config(params: Params, name: str) -> ModelConfig:
     """The network variant `name` trains: what its checkpoint stores and rebuilds."""
-    v = params.variant(name)
-    return ModelConfig(arch=v.arch, latent_dim=params.latent_dim_of(name), hidden=tuple(v.hidden),
-                       head_hidden=tuple(v.head_hidden), output=v.output, activation=v.activation)
+    return recipe_model_config(params.variant(name), params.latent_dim_of(name))
 
 
 def _output_activation(name: str) -> nn.Module:

@@ -64,3 +64,18 @@ def classifier_fn(model: Autoencoder, device: torch.device):
         return model.classifier(torch.as_tensor(latents, dtype=torch.float32, device=device)).cpu().numpy()
 
     return classify
+
+
+@torch.no_grad()
+def codes_and_errors(model: Autoencoder, x: torch.Tensor, device: torch.device,
+                     chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs already in the model's range, (N, 1, 28, 28) -> latents (N, z) and per-image
+    reconstruction MSE (N,) in the same units as the inputs."""
+    model = model.to(device).eval()
+    codes, errors = [], []
+    for start in range(0, len(x), chunk):
+        xb = x[start : start + chunk].to(device)
+        out = model(xb)
+        codes.append(out["latent"].flatten(1).cpu().numpy())
+        errors.append(((out["recon"] - xb) ** 2).mean(dim=(1, 2, 3)).cpu().numpy())
+    return np.concatenate(codes), np.concatenate(errors)

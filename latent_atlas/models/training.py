@@ -24,12 +24,20 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm  # not tqdm.auto: its notebook probe costs more to import than tqdm
 
-from latent_atlas.config import Params
+from latent_atlas.config import Params, RecipeParams
 from latent_atlas.errors import ConfigError, DivergedError
 from latent_atlas.io import write_text
-from latent_atlas.models.autoencoders import Autoencoder, ModelConfig, build_model, count_parameters, model_config
+from latent_atlas.models.autoencoders import (
+    Autoencoder,
+    ModelConfig,
+    build_model,
+    count_parameters,
+    model_config,
+    recipe_model_config,
+)
 from latent_atlas.models.checkpoint import RUN_VARYING_KEYS
 from latent_atlas.models.likelihood import bernoulli_nll, gaussian_kl
+from latent_atlas.models.corruption import Corruption, corrupt
 from latent_atlas.models.optim import ForeachAdam
 from latent_atlas.plotfiles import csv_text
 
@@ -61,17 +69,25 @@ class TrainConfig:
     # of these small models is many tiny kernels, and splitting each over threads
     # costs more than it saves (bench/README.md, "Training").
     cpu_threads: int | None = 1
+    # Denoising and masked variants: the inputs are corrupted, the targets stay clean.
+    corruption: Corruption | None = None
+
+
+def recipe_train_config(recipe: RecipeParams, params: Params, device: torch.device | str) -> TrainConfig:
+    """How a recipe trains on `device` (a torch.device, or "cpu"/"cuda"), seeded by params.seed."""
+    on_cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"
+    return TrainConfig(batch_size=recipe.batch_size, epochs=recipe.epochs, lr=recipe.lr,
+                       weight_decay=recipe.weight_decay, optimizer=recipe.optimizer,
+                       class_weight=recipe.class_weight, beta=recipe.beta,
+                       sparsity_weight=recipe.sparsity_weight, seed=params.seed, cpu_threads=recipe.cpu_threads,
+                       cuda_graph=on_cuda and params.train.cuda_graph in ("auto", "on", True),
+                       compile_cpu=params.train.compile_cpu,
+                       corruption=Corruption.from_params(recipe.corruption, recipe.input_range))
 
 
 def train_config(params: Params, name: str, device: torch.device | str) -> TrainConfig:
     """How variant `name` trains on `device` (a torch.device, or "cpu"/"cuda")."""
-    v = params.variant(name)
-    on_cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"
-    return TrainConfig(batch_size=v.batch_size, epochs=v.epochs, lr=v.lr, weight_decay=v.weight_decay,
-                       optimizer=v.optimizer, class_weight=v.class_weight, beta=v.beta,
-                       sparsity_weight=v.sparsity_weight, seed=params.seed, cpu_threads=v.cpu_threads,
-                       cuda_graph=on_cuda and params.train.cuda_graph in ("auto", "on", True),
-                       compile_cpu=params.train.compile_cpu)
+    return recipe_train_config(params.variant(name), params, device)
 
 
 # --- data --------------------------------------------------------------------------
@@ -239,6 +255,9 @@ class _Stepper:
         self.use_graph = cfg.cuda_graph and x.is_cuda
         self.optimizer = make_optimizer(model, cfg, capturable=self.use_graph)
         self.keys = loss_keys(model, cfg)
+        # The corruption's own seeded stream on the CPU; a captured CUDA graph replays
+        # the device's default generator (the one capture registers by itself).
+        self.noise = None if self.use_graph else torch.Generator(device=x.device).manual_seed(cfg.seed + 1)
         self.sums = _Sums(self.keys, x.device)
         forward = model
         if cfg.compile_cpu and not x.is_cuda:
@@ -253,8 +272,9 @@ class _Stepper:
         xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)  # (B, 1, 28, 28), (B,)
         if self.cfg.binarize:
             xb = torch.bernoulli(xb)
+        inputs = xb if self.cfg.corruption is None else corrupt(xb, self.cfg.corruption, self.noise)
         self.optimizer.zero_grad(set_to_none=True)
-        terms = loss_terms(model_outputs(self.forward, self.model, xb), xb, yb, self.cfg)
+        terms = loss_terms(model_outputs(self.forward, self.model, inputs), xb, yb, self.cfg)  # clean targets
         terms["loss"].backward()
         self.optimizer.step()
         self.sums.add(terms, len(idx))
@@ -294,7 +314,8 @@ class _Stepper:
 
 @torch.no_grad()
 def evaluate(model: Autoencoder, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, chunk: int = 4096) -> dict[str, float]:
-    """The objective's terms on held-out data (a VAE's with one z sample per image, seeded)."""
+    """The objective's terms on clean held-out data (a VAE's with one z sample per image,
+    seeded; a corrupted variant's validation loss is its clean reconstruction)."""
     was_training = model.training
     model.eval()
     totals: dict[str, float] = {}
@@ -375,6 +396,13 @@ def initial_model(config: ModelConfig, seed: int) -> Autoencoder:
     return build_model(config)
 
 
+def check_batch_fits(key: str, batch_size: int, n_images: int, images: str = "training images") -> None:
+    """A recipe's batch larger than its training set is the user's to fix: say so in one line."""
+    if batch_size > n_images:
+        raise ConfigError(f"{key}.batch_size={batch_size} is larger than the {n_images} {images}; "
+                          f"use at most {n_images}")
+
+
 @dataclass
 class TrainedVariant:
     model: Autoencoder
@@ -400,9 +428,7 @@ def train_variant(params: Params, name: str, images: np.ndarray, labels: np.ndar
     """
     variant = params.variant(name)
     train_idx, val_idx = split_validation(len(labels), variant.val_fraction, params.seed)
-    if variant.batch_size > len(train_idx):
-        raise ConfigError(f"variants.{name}.batch_size={variant.batch_size} is larger than the "
-                          f"{len(train_idx)} training images; use at most {len(train_idx)}")
+    check_batch_fits(f"variants.{name}", variant.batch_size, len(train_idx))
     config = model_config(params, name)
     model = initial_model(config, params.seed).to(device)
     x = to_model_input(images, variant.input_range).to(device)
@@ -417,3 +443,22 @@ def train_variant(params: Params, name: str, images: np.ndarray, labels: np.ndar
     except TrainingDivergedError as exc:
         raise TrainingDivergedError(f"variant {name}: {str(exc).replace('<name>', name)}") from None
     return TrainedVariant(model, config, history, count_parameters(model), len(train_idx), threads)
+
+
+def train_recipe(recipe: RecipeParams, latent_dim: int, x: torch.Tensor, params: Params, device: torch.device, *,
+                 key: str, images: str = "training images", progress: bool = False) -> TrainedVariant:
+    """Train a recipe's network on images already in its input range, (N, 1, 28, 28), seeded by params.seed.
+
+    For models that are not pipeline variants (one per normal digit in the
+    one-class protocol); `key` is the recipe's dotted key in params.yaml and
+    `images` names the training set, for the error a too-large batch gives.
+    """
+    check_batch_fits(key, recipe.batch_size, len(x), images)
+    config = recipe_model_config(recipe, latent_dim)
+    model = initial_model(config, params.seed).to(device)
+    x = x.to(device)
+    y = torch.zeros(len(x), dtype=torch.long, device=device)  # no labels: reconstruction only
+    cfg = recipe_train_config(recipe, params, device)
+    threads = cfg.cpu_threads if device.type == "cpu" and cfg.cpu_threads else torch.get_num_threads()
+    history = train_model(model, x, y, cfg, progress=progress)
+    return TrainedVariant(model, config, history, count_parameters(model), len(x), threads)

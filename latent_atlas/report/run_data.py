@@ -32,6 +32,8 @@ class RunData:
     baseline: Mapping[str, Any] = field(default_factory=dict)  # metrics/baseline.json
     population: Mapping[str, Any] = field(default_factory=dict)  # metrics/pca.json
     judge: Mapping[str, Any] = field(default_factory=dict)  # metrics/judge.json
+    # The applications' metrics files by name (metrics/<name>.json: denoise, anomaly, mislabel, downstream).
+    applications: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)  # params.yaml, flattened ("a.b": value)
 
     def members(self, role: str) -> list[str]:

@@ -127,7 +127,7 @@ def test_classifier_follows_the_top_level_latent_dim(raw):
 
 def test_latent_dim_of_unknown_variant_names_the_allowed_ones():
     params = load_params(PARAMS_FILE)
-    with pytest.raises(ConfigError, match=r"'nope'.*allowed: beta_vae, classifier, classifier_z6, conv_vae, deep, dense"):
+    with pytest.raises(ConfigError, match=r"'nope'.*allowed: beta_vae, classifier, classifier_z6, conv_vae, deep, denoising, dense"):
         params.latent_dim_of("nope")
 
 
@@ -219,6 +219,27 @@ BAD_VALUES = [
     ("analyze.mig.bins", 1, r"analyze\.mig\.bins=1"),
     ("variants.small_conv.activation", "tanh", r"variants\.small_conv.*activation=tanh is not allowed for arch"),
     ("variants.vae.activation", "gelu", r"variants\.vae\.activation='gelu' is not allowed"),
+    # issue 18's applications: digits 0-9, a flip fraction in [0, 0.5), noise > 0, mask ratios in (0, 1)
+    ("anomaly.digits", [3, 10], r"anomaly\.digits\.1=10 is not allowed: .*less than or equal to 9"),
+    ("anomaly.digits", [-1], r"anomaly\.digits\.0=-1 is not allowed: .*greater than or equal to 0"),
+    ("anomaly.digits", [3, 3], r"anomaly: digits=\[3, 3\] is not allowed: give distinct digits 0-9"),
+    ("mislabel.flip_fraction", 0.5, r"mislabel\.flip_fraction=0\.5 is not allowed: .*less than 0\.5"),
+    ("mislabel.flip_fraction", -0.01, r"mislabel\.flip_fraction=-0\.01 is not allowed: .*greater than or equal to 0"),
+    ("denoise.stds", [0.1, 0], r"denoise\.stds\.1=0 is not allowed: .*greater than 0"),
+    ("denoise.stds", [-0.3], r"denoise\.stds\.0=-0\.3 is not allowed: .*greater than 0"),
+    ("variants.denoising.corruption.noise_std", 0, r"variants\.denoising\.corruption\.noise_std=0 is not allowed: "
+                                                   r".*greater than 0"),
+    ("variants.denoising.corruption.mask_ratio", 1.5, r"variants\.denoising\.corruption\.mask_ratio=1\.5 is not "
+                                                     r"allowed: .*less than 1"),
+    ("variants.masked.corruption.patch_mask_ratio", 0, r"variants\.masked\.corruption\.patch_mask_ratio=0 is not "
+                                                      r"allowed: .*greater than 0"),
+    ("variants.masked.corruption.patch_mask_ratio", 1.0, r"patch_mask_ratio=1\.0 is not allowed: .*less than 1"),
+    ("variants.masked.corruption.patch_size", 5, r"variants\.masked\.corruption: patch_size=5 is not allowed: "
+                                                r"it must divide 28"),
+    ("variants.masked.corruption", {}, r"variants\.masked\.corruption: corruption hides nothing"),
+    ("roles.denoising_ae", "nope", r"roles\.denoising_ae names \['nope'\], which are not variants; allowed: "),
+    ("mislabel.max_images", 10, r"mislabel: k=10 is not allowed: it must be below max_images=10"),
+    ("anomaly.model.latent_dim", None, r"anomaly: model\.latent_dim=None is not allowed for arch small_conv"),
 ]
 
 
@@ -323,10 +344,11 @@ def stage_runs(tmp_path_factory, raw_params) -> dict[str, subprocess.CompletedPr
     path = tmp_path_factory.mktemp("params") / "params.yaml"
     path.write_text(yaml.safe_dump(bad))
     commands = {
-        "bad_latent_dim": ["--variant", "classifier", "--params", str(path)],
-        "unknown_variant": ["--variant", "nonexistent", "--params", str(PARAMS_FILE)],
+        "bad_latent_dim": ["stages.train", "--variant", "classifier", "--params", str(path)],
+        "unknown_variant": ["stages.train", "--variant", "nonexistent", "--params", str(PARAMS_FILE)],
+        "bad_digit": ["stages.oneclass", "--digit", "12", "--params", str(PARAMS_FILE)],
     }
-    procs = {key: subprocess.Popen([sys.executable, "-m", "stages.train", *args], cwd=PROJECT,
+    procs = {key: subprocess.Popen([sys.executable, "-m", *args], cwd=PROJECT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for key, args in commands.items()}
     results = {}
@@ -347,6 +369,11 @@ def assert_one_line_error(result: subprocess.CompletedProcess) -> str:
 def test_train_stage_with_bad_params_exits_2_with_one_line(stage_runs):
     line = assert_one_line_error(stage_runs["bad_latent_dim"])
     assert re.search(r"latent_dim=0\b", line), line
+
+
+def test_oneclass_stage_with_a_digit_outside_0_9_names_it_and_the_allowed_ones(stage_runs):
+    line = assert_one_line_error(stage_runs["bad_digit"])
+    assert line == "error: --digit 12 is not allowed: use a digit 0-9"
 
 
 def test_train_stage_with_unknown_variant_names_the_allowed_ones(stage_runs, raw_params):
@@ -414,13 +441,13 @@ def test_default_recipes_are_the_spec_recipes_resolved(raw_params):
     assert {n: v[n].latent_dim for n in v} == {
         "classifier": None, "classifier_z6": 6, "dense": 32, "deep": 9, "small_conv": 10, "spatial_conv": None,
         "vanilla_z2": 2, "vanilla_z3": 3, "vanilla_z5": 5, "vanilla_z10": 10, "vanilla_z50": 50,
-        "vae": 20, "beta_vae": 20, "conv_vae": 10, "sparse": 16}
+        "vae": 20, "beta_vae": 20, "conv_vae": 10, "sparse": 16, "denoising": 10, "masked": 10}
     for name in ("vanilla_z2", "vanilla_z50"):
         assert v[name].model_dump(exclude={"latent_dim"}) == {
             "arch": "mlp", "hidden": [128, 64], "head_hidden": [], "output": "tanh", "input_range": "symmetric",
             "optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-5, "batch_size": 256, "epochs": 5,
             "val_fraction": 0.0, "class_weight": 1.0, "beta": 1.0, "sparsity_weight": 0.0, "cpu_threads": 1,
-            "activation": "relu", "recipe": "vanilla"}
+            "corruption": None, "activation": "relu", "recipe": "vanilla"}
     assert v["classifier_z6"].model_dump(exclude={"latent_dim"}) == v["classifier"].model_dump(exclude={"latent_dim"})
 
 

@@ -68,7 +68,9 @@ def test_every_foreach_stage_reads_the_one_variant_list():
     listed = pipeline_variants(dvc_yaml)
     assert set(listed) == set(load_params(PROJECT / "params.yaml").variants)
     foreach = {name: stage["foreach"] for name, stage in dvc_yaml["stages"].items() if "foreach" in stage}
-    assert foreach == dict.fromkeys(("train", "extract", "analyze"), "${pipeline_variants}")
+    # The one-class family is not a variant: one stage per normal digit, listed in params.yaml.
+    assert foreach == {**dict.fromkeys(("train", "extract", "analyze"), "${pipeline_variants}"),
+                       "oneclass": "${anomaly.digits}"}
 
 
 def test_no_variant_name_appears_outside_the_list():
@@ -122,6 +124,18 @@ def test_dvc_resolves_each_variant_to_its_own_params():
     assert declared["train@classifier"] == {"seed", "train", "variants.classifier", "recipes.classifier",
                                             "latent_dim"}
     assert declared["train@classifier_z6"] == {"seed", "train", "variants.classifier_z6", "recipes.classifier"}
+
+
+def test_each_normal_digit_is_its_own_stage_with_its_own_outputs():
+    from dvc.repo import Repo
+
+    with Repo(str(PROJECT)) as repo:
+        stages = {stage.addressing: stage for stage in repo.index.stages if stage.addressing.startswith("oneclass@")}
+    digits = load_params(PROJECT / "params.yaml").anomaly.digits
+    assert sorted(stages) == sorted(f"oneclass@{d}" for d in digits)
+    outs = {name: sorted(str(out.def_path) for out in stage.outs) for name, stage in stages.items()}
+    assert outs["oneclass@3"] == ["data/anomaly/3.npz", "metrics/anomaly/3.json"]
+    assert f"--digit {digits[-1]}" in stages[f"oneclass@{digits[-1]}"].cmd
 
 
 def test_set_param_overrides_reach_one_variant_or_a_whole_recipe(tmp_path):
@@ -226,7 +240,12 @@ def referenced_paths(path: str, placeholder: str) -> set[str]:
 
 
 def covered(path: str, declared: list[str]) -> bool:
-    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in declared)
+    """Whether a declared path (or a folder above it) is `path`; a declared ${...} (a foreach item, a
+    role's variant from params.yaml) stands for any one name."""
+    def pattern(d: str) -> str:
+        return "".join(".+" if part.startswith("${") else re.escape(part) for part in re.split(r"(\$\{[^}]+\})", d))
+
+    return any(re.fullmatch(pattern(d.rstrip("/")) + "(/.*)?", path) for d in declared)
 
 
 @pytest.mark.parametrize("name", [n for n, s in stage_definitions().items() if s.get("outs")])
