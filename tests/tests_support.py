@@ -33,8 +33,14 @@ PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", ".gi
 # The plot templates dvc.yaml names, copied once `dvc init` has made .dvc/.
 PLOT_TEMPLATES = Path(".dvc/plots")
 FAST_VARIANTS = ("classifier", "small_conv")
-# Every variant: the end-to-end tests check a parent run complete with all of them.
-E2E_VARIANTS = tuple(yaml.safe_load((PROJECT / "params.yaml").read_text())["variants"])
+# The end-to-end pipeline's variants: every role the stages and the ledger's wiring need
+# (the z=16/z=6 pair, the denoise pair, masked, mislabel's spatial conv, downstream's dense,
+# the sweep sizes the ledger reads, a VAE), one of each training path (MSE, NLL head, corruption, ELBO). The
+# other variants differ only in sizes and weights; their architectures run through every
+# analysis in tests/unit/analysis/test_analysis.py. The suite's time budget scales with this list.
+E2E_VARIANTS = ("classifier", "classifier_z6", "dense", "small_conv", "spatial_conv", "vanilla_z3", "vanilla_z10",
+                "vae",
+                "denoising", "masked")
 
 
 def tiny_params(variants: tuple[str, ...] = FAST_VARIANTS) -> dict:

@@ -59,7 +59,7 @@ BASE_LATENT = 3  # not one of the swept sizes, so every queued experiment really
 SWEEP = (2, 8)
 REPRO_TIMEOUT_S = 600
 SWEEP_TIMEOUT_S = 600
-POLL_S = 5
+POLL_S = 1
 # Wall-clock measurements differ between identical runs; everything else must not.
 TIMING_KEY = re.compile(r"seconds|_time$|^time_|duration", re.IGNORECASE)
 # Analysis metrics may differ in the last bits between identical runs (see the determinism test).

@@ -14,6 +14,7 @@ import torch
 from latent_atlas import arrays, paths
 from latent_atlas.analysis import dci, noise, parts, probes, spectrum, traversal, tsne, views
 from latent_atlas.analysis import variant as A
+from latent_atlas.arch import VARIATIONAL_ARCHES
 from latent_atlas.config import DCIParams, NoiseParams, TraversalParams, TSNEParams, parse_params
 from latent_atlas.data.mnist import TEST, TRAIN, MNISTArrays, save_arrays
 from latent_atlas.data.morpho import MORPHO_NAMES, measure_factors
@@ -102,6 +103,7 @@ VARIANTS = {
     "tiny_classifier": {"arch": "classifier_mlp", "latent_dim": 5, "hidden": [16], "head_hidden": [8]},
     "tiny_spatial": {"arch": "spatial_conv", "output": "tanh", "input_range": "symmetric"},
     "tiny_vae": {"arch": "vae_mlp", "latent_dim": 3, "hidden": [16]},
+    "tiny_conv_vae": {"arch": "vae_conv", "latent_dim": 3},
 }
 
 
@@ -139,7 +141,7 @@ def make_variant(name: str, spec: dict, params, data: MNISTArrays) -> None:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A working directory laid out like the pipeline's, with four tiny variants (a VAE among them)."""
+    """A working directory laid out like the pipeline's, with five tiny variants (two VAEs among them)."""
     root = tmp_path_factory.mktemp("project")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
@@ -161,7 +163,7 @@ def project(tmp_path_factory):
 def test_analyze_variant_makes_every_metric_and_figure(project, name):
     root, params, results = project
     result = results[name]
-    classifier, variational = name == "tiny_classifier", name == "tiny_vae"
+    classifier, variational = name == "tiny_classifier", VARIANTS[name]["arch"] in VARIATIONAL_ARCHES
     expected = EXPECTED_KEYS | (CLASSIFIER_KEYS if classifier else set()) | (VAE_KEYS if variational else PLAIN_KEYS)
     assert set(result.metrics) == expected
     for key, value in result.metrics.items():
