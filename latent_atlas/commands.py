@@ -2,6 +2,7 @@
 
     latent-atlas experiments    DVC's experiments as one readable table
     latent-atlas replicates     intervals and verdicts over replicate seeds
+    latent-atlas claims         the studies' claims against this workspace's run
     latent-atlas tracking init  create the MLflow store before parallel runs
     latent-atlas tracking check call the tracking server's API
     latent-atlas tracking promote  register the workspace's models, alias `baseline`
@@ -25,12 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
+from latent_atlas import paths
 from latent_atlas.cli import USER_ERROR_EXIT, one_line
 from latent_atlas.cluster import origin, slurm, sweep
 from latent_atlas.errors import UserError
-from latent_atlas.io import write_text
-from latent_atlas.report import experiments, replicates
+from latent_atlas.io import read_json, write_text
+from latent_atlas.report import claims, experiments, replicates
 from latent_atlas.report.headline import HEADLINE_KEYS
+from latent_atlas.report.ledger import CATALOGUE, check_line
 from latent_atlas.report.replicates import REPLICATES_JSON, REPLICATES_REPORT
 from latent_atlas.tracking import server, store
 
@@ -81,6 +84,25 @@ def _replicates(args: argparse.Namespace) -> int:
     shown = experiments.dvc_exp_show(_dvc_selection(args), repo=args.repo)
     summary = replicates.write_report(shown, args.metrics, out=args.repo / args.out, json_out=args.repo / args.json)
     print(summary)
+    return 0
+
+
+def _claims(args: argparse.Namespace) -> int:
+    """This run's ledger from metrics/claims.json, filtered by verdict or ID, as lines for a terminal."""
+    values = read_json(args.repo / paths.CLAIMS_METRICS)
+    results = claims.ledger(CATALOGUE, {"this run": values})
+    shown = [r for r in results
+             if (not args.verdict or r.category in args.verdict)
+             and (not args.id or any(r.claim.id.startswith(prefix) for prefix in args.id))]
+    for result in shown:
+        print(f"{result.claim.id} [{result.claim.kind}] {result.verdict}: {result.claim.quote}")
+        if result.reason:
+            print(f"    {result.reason}")
+        for check in result.checks:
+            print(f"    {check_line(check)}")
+    found = claims.counts(shown)
+    print(f"{len(shown)} of {len(results)} claims: " + ", ".join(f"{n} {v}" for v, n in found.items() if n))
+    print("(one run: over seeds, `latent-atlas replicates`)")
     return 0
 
 
@@ -183,6 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"its JSON twin, relative to --repo (default: {REPLICATES_JSON})")
     rep.set_defaults(run=_replicates, parser=rep)
 
+    led = commands.add_parser(
+        "claims", help="the studies' claims against this workspace's run (metrics/claims.json)",
+        description="Each claim of the catalogue (../shared/CLAIMS.md) with this workspace's numbers and "
+                    "verdict, as the claims stage wrote them (reports/claims.md holds the same as markdown). "
+                    "One run decides only exact checks; `latent-atlas replicates` gives verdicts over seeds.")
+    led.add_argument("--repo", type=Path, default=Path("."), help="the DVC repository (default: .)")
+    led.add_argument("--verdict", action="append", choices=claims.VERDICTS,
+                     help="show only claims with this verdict (repeatable)")
+    led.add_argument("--id", action="append", metavar="PREFIX",
+                     help="show only claims whose ID starts with PREFIX, e.g. C002 or C000-19 (repeatable)")
+    led.set_defaults(run=_claims, parser=led)
+
     track = commands.add_parser(
         "tracking", help="the MLflow store: create it, or check the server",
         description="`init` creates the MLflow store (schema and experiment) before parallel runs, e.g. "
@@ -246,3 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry_point() -> None:
     """`[project.scripts]` target."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

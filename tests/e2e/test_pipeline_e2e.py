@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 
 import numpy as np
@@ -289,3 +290,21 @@ def test_impossible_values_fail_at_once_naming_the_key(pipeline):
     bad = repo.dvc("exp", "run", "-S", "latent_dim=0", check=False)
     assert bad.returncode != 0
     assert "latent_dim" in bad.stdout + bad.stderr
+
+
+def test_the_claims_command_prints_the_runs_ledger_filtered(pipeline):
+    """`latent-atlas claims` reads the run's metrics/claims.json: the verdicts the claims stage gave."""
+    from latent_atlas.report import claims
+    from latent_atlas.report.ledger import CATALOGUE
+
+    repo, _ = pipeline
+    values = json.loads((repo.root / "metrics/claims.json").read_text())
+    expected = {r.claim.id: r.verdict for r in claims.ledger(CATALOGUE, {"run": values})}
+    shown = repo.run(sys.executable, "-m", "latent_atlas.commands", "claims", "--id", "C000", "--id", "C003-13").stdout
+    lines = [line for line in shown.splitlines() if re.match(r"C\d{3}-\d{2} ", line)]
+    assert {line.split()[0]: line.split("] ", 1)[1].split(":")[0] for line in lines} == {
+        cid: verdict for cid, verdict in expected.items() if cid.startswith("C000") or cid == "C003-13"}
+    holding = repo.run(sys.executable, "-m", "latent_atlas.commands", "claims", "--verdict", "holds").stdout
+    assert {line.split()[0] for line in holding.splitlines() if re.match(r"C\d{3}-\d{2} ", line)} == {
+        cid for cid, verdict in expected.items() if verdict == "holds"}
+    assert f"of {len(CATALOGUE)} claims" in holding
