@@ -12,6 +12,22 @@ from tests_support import E2E_VARIANTS, Repo, make_repo
 pytest_plugins = ("team_stack", "slurm_cluster")
 
 
+# Fixtures that start something expensive once per test session: the tests that use them
+# run on one pytest-xdist worker (`make test` runs `-n logical --dist loadgroup`), so each
+# starts once. The team stack and the Slurm cluster share one worker.
+SHARED_GROUPS = {"pipeline": "pipeline", "postgres_cluster": "team", "moto_s3": "team", "team_server": "team",
+                 "slurm_cluster": "team"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Group each test with the tests it shares a fixture with: a session fixture's users, or
+    else its module (module-scoped fixtures are built once, on that module's worker)."""
+    for item in items:
+        group = next((SHARED_GROUPS[name] for name in item.fixturenames if name in SHARED_GROUPS),
+                     item.module.__name__)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def tiny_repo(tmp_path: Path) -> Repo:
     return make_repo(tmp_path / "repo")
