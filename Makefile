@@ -21,11 +21,11 @@ setup: $(STAMP)
 repro: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
-# One pytest-xdist worker per CPU; tests that share an expensive fixture stay on one
-# worker (tests/conftest.py). Most tests wait on one subprocess at a time (dvc repro, a
+# One pytest-xdist worker per CPU, a test file (or files sharing an expensive session
+# fixture) at a time (tests/conftest.py). Most tests wait on one subprocess at a time (dvc repro, a
 # server), so two workers on two cores take about half the time of one.
 test: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n logical --dist loadgroup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n logical
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

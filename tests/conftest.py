@@ -12,20 +12,29 @@ from tests_support import E2E_VARIANTS, Repo, make_repo
 pytest_plugins = ("team_stack", "slurm_cluster")
 
 
-# Fixtures that start something expensive once per test session: the tests that use them
-# run on one pytest-xdist worker (`make test` runs `-n logical --dist loadgroup`), so each
-# starts once. The team stack and the Slurm cluster share one worker.
-SHARED_GROUPS = {"pipeline": "pipeline", "postgres_cluster": "team", "moto_s3": "team", "team_server": "team",
-                 "slurm_cluster": "team"}
+# Under pytest-xdist (`make test`: a worker per CPU) each test file is one unit of work,
+# except that files sharing a session fixture that starts something expensive form one
+# unit, so that it starts once: the tiny pipeline's repository (`pipeline`, below), the
+# team stack and the Slurm cluster. tests/unit/test_layout.py holds the first list to
+# the files that use `pipeline`.
+SHARED_SESSION_FILES = {
+    "pipeline": ("test_lock_check.py", "test_pipeline_e2e.py", "test_plots_diff.py", "test_served_model.py",
+                 "test_ui.py"),
+    "team stack": ("test_slurm_sweep.py", "test_team_stack.py"),
+}
 
 
-def pytest_collection_modifyitems(config, items):
-    """Group each test with the tests it shares a fixture with: a session fixture's users, or
-    else its module (module-scoped fixtures are built once, on that module's worker)."""
-    for item in items:
-        group = next((SHARED_GROUPS[name] for name in item.fixturenames if name in SHARED_GROUPS),
-                     item.module.__name__)
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    group_of = {name: group for group, names in SHARED_SESSION_FILES.items() for name in names}
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return group_of.get(path.rsplit("/", 1)[-1], path)
+
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture
@@ -35,7 +44,7 @@ def tiny_repo(tmp_path: Path) -> Repo:
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory) -> tuple[Repo, dict[str, str]]:
-    """Every variant and every application on tiny data: `dvc repro` twice, commit, then
+    """The end-to-end variants (E2E_VARIANTS) and every application on tiny data: `dvc repro` twice, commit, then
     `dvc exp run -n z6 -S latent_dim=6`; with what each step printed.
     Shared by the end-to-end and browser tests."""
     repo = make_repo(tmp_path_factory.mktemp("e2e") / "repo", variants=E2E_VARIANTS, applications=True)
@@ -47,3 +56,4 @@ def pipeline(tmp_path_factory) -> tuple[Repo, dict[str, str]]:
     # The commit each record ran on: the workspace's, then the experiments' baseline.
     return repo, {"first": first.stdout, "second": second.stdout, "z6": z6.stdout,
                   "workspace_commit": code_commit, "baseline_commit": repo.head()}
+

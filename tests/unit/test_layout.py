@@ -98,3 +98,17 @@ def test_package_init_files_are_empty():
     # Importing a subpackage must cost nothing beyond the module asked for.
     for path in PACKAGE.rglob("__init__.py"):
         assert path.read_text() == "", path
+
+
+def test_the_files_that_share_the_pipeline_fixture_are_one_unit_of_work():
+    """conftest.py's scheduler keeps the `pipeline` fixture's users on one pytest-xdist worker, by
+    file name: a file that starts using it must join the list, or the fixture is built twice."""
+    from conftest import SHARED_SESSION_FILES
+
+    tests = Path(__file__).resolve().parents[1]
+    users = set()
+    for path in tests.rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and "pipeline" in [a.arg for a in node.args.args]:
+                users.add(path.name)
+    assert users == set(SHARED_SESSION_FILES["pipeline"])
