@@ -48,6 +48,7 @@ from tests_support import (
     stop_process_group,
 )
 
+from latent_atlas.io import sweep_stale_temporaries
 from latent_atlas.models.autoencoders import model_config
 from latent_atlas.tracking import models as tracking_models
 from latent_atlas.tracking import store
@@ -518,11 +519,14 @@ def test_killed_training_leaves_nothing_half_written_and_repro_recovers(built, t
     lines = history.read_text().splitlines()
     assert len(lines) >= 1 + 3 and [int(line.split(",")[0]) for line in lines[1:]] == list(range(1, len(lines)))
     assert [p for p in outputs if p.exists()] == []
-    # SIGKILL cannot be caught: a write it interrupts (the history's, every epoch) leaves its
-    # temporary, named for the killed process, never a file under an output's name. The next
-    # writer sweeps it (io.sweep_stale_temporaries), so the repro below leaves none.
+    # SIGKILL cannot be caught: a write it interrupts (the history's, every epoch) may leave its
+    # temporary, named for the killed process, never a file under an output's name. git and DVC
+    # ignore it (.gitignore, .dvcignore), and the next write into its folder removes it.
+    killed = leftovers(root)
     assert all(re.fullmatch(rf"metrics/train/\.classifier\.csv\.la\w+\.{proc.pid}-\w+\.tmp", p)
-               for p in leftovers(root)), leftovers(root)
+               for p in killed), killed
+    for path in killed:
+        repo.run("git", "check-ignore", "-q", path)
     outputs.append(history)
 
     again = repo.dvc("repro", timeout=REPRO_TIMEOUT_S)
@@ -531,6 +535,12 @@ def test_killed_training_leaves_nothing_half_written_and_repro_recovers(built, t
     status = repo.dvc("status", "--json", timeout=120)
     assert json.loads(status.stdout) == {"download": ["always changed"]}, status.stdout
     assert all(p.exists() for p in outputs)
+    # The run cache restored the stage without running it, so nothing has written into
+    # metrics/train since the kill; the next writer there sweeps the dead process's temporary.
+    remaining = leftovers(root)
+    assert set(remaining) <= set(killed)
+    swept = sweep_stale_temporaries(root / "metrics/train")
+    assert sorted(p.relative_to(root).as_posix() for p in swept) == sorted(remaining)
     assert leftovers(root) == []
     ckpt = load_checkpoint(root / "models/classifier.pt")
     assert ckpt.params["epochs"] == 1  # the pipeline's params, not the interrupted run's
