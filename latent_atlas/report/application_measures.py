@@ -11,20 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from latent_atlas.report.run_data import Measure, Missing, RunData, VariantMeasure, read_path
+from latent_atlas.report.run_data import Measure, RunData, VariantMeasure, read_path
 
 # A detector one would use ranks 9 in 10 anomaly-normal (or flipped-kept) pairs right.
 USABLE_AUROC = 0.9
 # The published one-class Deep SVDD's mean AUROC on MNIST (Ruff et al. 2018, Table 1; its rows are
 # analysis.anomaly.DEEP_SVDD_PUBLISHED).
 DEEP_SVDD_MEAN_AUROC = 0.948
-
-
-def _file(run: RunData, name: str) -> dict:
-    found = run.applications.get(name)
-    if found is None:
-        raise Missing(f"metrics/{name}.json is not in this run (its stage did not run)")
-    return found
 
 
 @dataclass(frozen=True)
@@ -35,7 +28,7 @@ class Application(Measure):
     path: tuple[str, ...]
 
     def value(self, run: RunData) -> float:
-        return float(read_path(_file(run, self.name), self.path, f"metrics/{self.name}.json"))
+        return float(read_path(run.application(self.name), self.path, f"metrics/{self.name}.json"))
 
     def reads(self) -> str:
         return f"{self.name} {'.'.join(self.path)}"
@@ -49,7 +42,7 @@ class Codes(VariantMeasure):
     key: str
 
     def of(self, run: RunData, variant: str) -> float:
-        return float(read_path(_file(run, self.name), ("codes", variant, self.key), f"metrics/{self.name}.json"))
+        return float(read_path(run.application(self.name), ("codes", variant, self.key), f"metrics/{self.name}.json"))
 
     def reads(self) -> str:
         return f"{self.name} {self.key} on the codes of {self.who()}"

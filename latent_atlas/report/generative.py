@@ -47,21 +47,25 @@ def likelihood_section(analyses: Mapping[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+SAMPLE_SCORES = ("fid", "confidence", "class_entropy", "missing_classes")
+
+
+def _sample_scores(analysis: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The judge's scores of one source's samples (the analyze stage's samples_<source>_<score>)."""
+    return {score: analysis[f"samples_{source}_{score}"] for score in SAMPLE_SCORES}
+
+
 def samples_section(analyses: Mapping[str, dict[str, Any]]) -> list[str]:
     rows = []
     for name, m in analyses.items():
         for source, _ in SOURCES[:-1]:
             if m.get(f"samples_{source}_fid") is not None:
-                rows.append({"variant": name, "source": source,
-                             **{k: m[f"samples_{source}_{k}"] for k in
-                                ("fid", "confidence", "class_entropy", "missing_classes")}})
+                rows.append({"variant": name, "source": source, **_sample_scores(m, source)})
     if not rows:
         return []
     floor = next((m for m in analyses.values() if m.get("samples_test_fid") is not None), None)
     if floor is not None:
-        rows.append({"variant": "(real test images)", "source": "test",
-                     **{k: floor[f"samples_test_{k}"] for k in ("fid", "confidence", "class_entropy",
-                                                                 "missing_classes")}})
+        rows.append({"variant": "(real test images)", "source": "test", **_sample_scores(floor, "test")})
     n = next(iter(analyses.values())).get("samples_n")
     figures = []
     for name, m in analyses.items():

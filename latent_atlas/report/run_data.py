@@ -67,6 +67,13 @@ class RunData:
             raise Missing(f"detail {key} of {name} is not in this run")
         return value
 
+    def application(self, name: str) -> Mapping[str, Any]:
+        """metrics/<name>.json of an application stage (denoise, anomaly, mislabel, downstream)."""
+        found = self.applications.get(name)
+        if found is None:
+            raise Missing(f"metrics/{name}.json is not in this run (its stage did not run)")
+        return found
+
     def history(self, name: str) -> list[Mapping[str, float]]:
         rows = list(self.histories.get(name, ()))
         if not rows:
