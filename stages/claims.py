@@ -25,9 +25,7 @@ def main(args, params):
         baseline=read_json(paths.BASELINE_METRICS), population=read_json(paths.PCA_METRICS),
         judge=read_json(paths.JUDGE_METRICS), params=flatten(params.model_dump()),
         # A pipeline without an application's stage leaves its claims "not measured".
-        applications={path.stem: read_json(path) for path in (paths.DENOISE_METRICS, paths.ANOMALY_METRICS,
-                                                              paths.MISLABEL_METRICS, paths.DOWNSTREAM_METRICS)
-                      if path.exists()})
+        applications={path.stem: read_json(path) for path in paths.APPLICATION_METRICS if path.exists()})
     values = claims.run_values(CATALOGUE, run)
     results = claims.ledger(CATALOGUE, {"this run": values})
     write_json(paths.CLAIMS_METRICS, values)

@@ -90,9 +90,9 @@ def loss_curves(dvc_yaml: dict) -> dict:
                 if isinstance(entry, dict) and "loss_curves" in entry)
 
 
-# Stages of the applications (denoising, one-class, mislabel, downstream): the
-# `pipeline` fixture runs them; repositories that test operations leave them out.
-APPLICATION_STAGES = ("denoise", "oneclass", "anomaly", "mislabel", "downstream")
+# Stages of the applications (denoising, one-class, mislabel, downstream, off-domain):
+# the `pipeline` fixture runs them; repositories that test operations leave them out.
+APPLICATION_STAGES = ("denoise", "oneclass", "anomaly", "mislabel", "downstream", "offdomain")
 
 
 def restrict_pipeline(dvc_yaml: dict, variants: tuple[str, ...], applications: bool = True) -> dict:

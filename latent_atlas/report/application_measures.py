@@ -46,3 +46,18 @@ class Codes(VariantMeasure):
 
     def reads(self) -> str:
         return f"{self.name} {self.key} on the codes of {self.who()}"
+
+
+@dataclass(frozen=True)
+class EachModel(VariantMeasure):
+    """variants.<the role's variant>.<key> of metrics/<name>.json: a number measured with that variant's model."""
+
+    name: str
+    key: str
+
+    def of(self, run: RunData, variant: str) -> float:
+        return float(read_path(run.application(self.name), ("variants", variant, self.key),
+                               f"metrics/{self.name}.json"))
+
+    def reads(self) -> str:
+        return f"{self.name} {self.key} of {self.who()}"

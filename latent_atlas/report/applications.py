@@ -79,3 +79,21 @@ def downstream_markdown(metrics: Mapping[str, Any]) -> str:
         markdown_table(rows, [("name", "input", "{}"), ("features", "features", "{}"),
                               ("accuracy", "accuracy", "{:.4f}"), ("fit_seconds", "fit (s)", "{:.3f}"),
                               ("speedup", "faster than pixels", "{:.1f}x")]), ""])
+
+
+def offdomain_markdown(metrics: Mapping[str, Any], photographs: Sequence[str], window: int) -> str:
+    """Each variant's error on MNIST digits and on photograph patches, beside the patches' own PCA."""
+    rows = [{"name": n, **m} for n, m in metrics["variants"].items()]
+    return "\n".join([
+        "# Off-domain reconstruction", "",
+        f"{metrics['n_images']:,} MNIST test digits and as many 28x28 photograph patches ({window}x{window}-pixel "
+        f"windows of scikit-image's bundled photographs, shrunk: {', '.join(photographs)}), reconstructed by each "
+        "MNIST-trained variant. FVU: the fraction of variance unexplained (squared error over the squared deviation "
+        "from the set's mean image; 1 is no better than the mean image). Own PCA: a PCA of the variant's code size "
+        "fitted on other patches of the same photographs.", "",
+        markdown_table(rows, [("name", "variant", "{}"), ("code_size", "code size", "{}"),
+                              ("mse_mnist", "MSE digits", "{:.4f}"), ("mse_offdomain", "MSE photographs", "{:.4f}"),
+                              ("fvu_mnist", "FVU digits", "{:.3f}"), ("fvu_offdomain", "FVU photographs", "{:.3f}"),
+                              ("fvu_own_pca", "FVU photographs, own PCA", "{:.3f}"),
+                              ("offdomain_ratio", "FVU ratio", "{:.1f}x")]), "",
+        "Figure: `plots/offdomain/reconstructions.png`.", ""])

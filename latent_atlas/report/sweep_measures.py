@@ -87,6 +87,30 @@ class SweepVsPCA(Measure):
         return {self.role}
 
 
+@dataclass(frozen=True)
+class SweepWorst(Measure):
+    """The smallest ("min") or largest ("max") of a per-variant measure over a list role's members:
+    a bound that holds at every size."""
+
+    role: str
+    measure: VariantMeasure
+    worst: str = "min"
+
+    def __post_init__(self):
+        if self.worst not in ("min", "max"):
+            raise ValueError(f"worst={self.worst!r} is not allowed; use 'min' or 'max'")
+
+    def value(self, run: RunData) -> float:
+        values = [self.measure.of(run, name) for _, name in run.sweep(self.role)]
+        return float(min(values) if self.worst == "min" else max(values))
+
+    def reads(self) -> str:
+        return f"{self.worst} over {self.role} of {self.measure.reads()}"
+
+    def roles(self) -> set[str]:
+        return {self.role}
+
+
 def pca_entry(run: RunData, k: int, key: str) -> float:
     for entry in (run.baseline.get("pca") or {}).values():
         if int(entry.get("latent_dim", -1)) == k:

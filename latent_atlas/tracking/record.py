@@ -34,9 +34,8 @@ from latent_atlas.tracking.store import experiment_name, git_commit
 MLFLOW_PARAM_MAX = 6000  # MLflow's limit on a param value's length
 # Test images logged with each model as its input example (serving_input_example.json).
 N_EXAMPLE_IMAGES = 2
-APPLICATION_METRICS = (paths.DENOISE_METRICS, paths.ANOMALY_METRICS, paths.MISLABEL_METRICS,
-                       paths.DOWNSTREAM_METRICS)
-APPLICATION_REPORTS = (paths.DENOISE_REPORT, paths.ANOMALY_REPORT, paths.MISLABEL_REPORT, paths.DOWNSTREAM_REPORT)
+APPLICATION_REPORTS = (paths.DENOISE_REPORT, paths.ANOMALY_REPORT, paths.MISLABEL_REPORT, paths.DOWNSTREAM_REPORT,
+                       paths.OFFDOMAIN_REPORT)
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,7 @@ def pipeline_record(params: Params, params_path: Path, experiment: str, git_comm
                **scalar_metrics(read_json(paths.PCA_METRICS), "pca."),
                **scalar_metrics(read_json(paths.BASELINE_METRICS), "baseline.")}
     # The applications' numbers, keyed <application>.<key as DVC flattens it>, where the run made them.
-    applications = [path for path in APPLICATION_METRICS if path.exists()]
+    applications = [path for path in paths.APPLICATION_METRICS if path.exists()]
     for path in applications:
         metrics.update(scalar_metrics(read_json(path), f"{path.stem}."))
     artifacts = [(paths.SUMMARY_REPORT, "report"), (paths.CLAIMS_REPORT, "report"), (Path(params_path), "config"),
@@ -184,7 +183,7 @@ def pipeline_record(params: Params, params_path: Path, experiment: str, git_comm
                  *[(p, "plots/baseline") for p in files_under(paths.BASELINE_PLOTS)],
                  *[(p, "metrics") for p in applications],
                  *[(p, "report/applications") for p in APPLICATION_REPORTS if p.exists()],
-                 *[(p, f"plots/{folder.name}") for folder in (paths.DENOISE_PLOTS, paths.ANOMALY_PLOTS)
+                 *[(p, f"plots/{folder.name}") for folder in (paths.DENOISE_PLOTS, paths.ANOMALY_PLOTS, paths.OFFDOMAIN_PLOTS)
                    for p in files_under(folder)]]
     return PipelineRecord(
         experiment=experiment, git_commit=git_commit, params=mlflow_params(params.model_dump()),

@@ -147,9 +147,9 @@ def test_every_variant_has_samples_and_disentanglement_and_the_vaes_a_likelihood
 
 def test_an_experiment_reruns_only_what_latent_dim_decides(pipeline):
     repo, out = pipeline
-    # mislabel and downstream read every variant's codes, the classifier's among them.
+    # mislabel and downstream read every variant's codes, offdomain every model, the classifier's among them.
     assert ran_stages(out["z6"]) == {"download", "train@classifier", "extract@classifier", "analyze@classifier",
-                                     "mislabel", "downstream", "compare", "claims", "track"}
+                                     "mislabel", "downstream", "offdomain", "compare", "claims", "track"}
     with np.load(repo.root / "data/latents/classifier.npz") as lat:
         assert lat["z_test"].shape == (200, 6)
 
@@ -177,7 +177,7 @@ def test_the_ledger_answers_every_claim_of_the_run(pipeline):
     # A role whose variant this run leaves out (sparse_ae) leaves its claim unmeasured, saying so.
     assert results["C001-04"].verdict == "not measured in this run"
     # The VAE's and the applications' claims are measured: numbers from their metrics files.
-    for cid in ("C001-02", "C001-03", "C001-05", "C001-07", "C001-08", "C002-04", "C002-43", "C002-44"):
+    for cid in ("C001-02", "C001-03", "C001-05", "C001-07", "C001-08", "C002-03", "C002-04", "C002-43", "C002-44"):
         assert all(isinstance(v, float) for v in values[cid].values()), (cid, values[cid])
     # Every ID is a row of the report, with its figure where it has one.
     report = (repo.root / "reports/claims.md").read_text()
@@ -197,8 +197,8 @@ def test_the_applications_write_their_numbers_rows_and_reports(pipeline):
     root = repo.root
     params = repo.params()
     digits = params["anomaly"]["digits"]
-    assert {f"oneclass@{d}" for d in digits} | {"denoise", "anomaly", "mislabel", "downstream"} <= ran_stages(
-        out["first"])
+    assert {f"oneclass@{d}" for d in digits} | {"denoise", "anomaly", "mislabel", "downstream",
+                                                "offdomain"} <= ran_stages(out["first"])
     denoise = json.loads((root / "metrics/denoise.json").read_text())
     assert set(denoise) == {"n_images", "sigma_0", *(f"sigma_{s:g}" for s in params["denoise"]["stds"])}
     assert {"psnr_input", "psnr_small_conv_ae", "psnr_denoising_ae", "psnr_nlm",
@@ -213,7 +213,14 @@ def test_the_applications_write_their_numbers_rows_and_reports(pipeline):
         found = json.loads((root / f"metrics/{name}.json").read_text())
         assert set(found["codes"]) == set(E2E_VARIANTS), name
         assert (root / f"reports/applications/{name}.md").is_file()
+    offdomain = json.loads((root / "metrics/offdomain.json").read_text())
+    assert set(offdomain["variants"]) == set(E2E_VARIANTS)
+    assert offdomain["variants"]["vae"]["code_size"] == params["variants"]["vae"]["latent_dim"]
+    assert (root / "reports/applications/offdomain.md").is_file()
+    assert (root / "plots/offdomain/reconstructions.png").stat().st_size > 10_000
     parent = parent_of(all_runs(root), "workspace")
+    assert parent.data.metrics["offdomain.variants.classifier.fvu_offdomain"] == pytest.approx(
+        offdomain["variants"]["classifier"]["fvu_offdomain"])
     assert parent.data.metrics["anomaly.mean_auroc_pixel_knn"] == pytest.approx(anomaly["mean_auroc_pixel_knn"])
     assert parent.data.metrics["denoise.sigma_0.3.psnr_nlm"] == pytest.approx(denoise["sigma_0.3"]["psnr_nlm"])
 

@@ -235,7 +235,8 @@ def referenced_paths(path: str, placeholder: str) -> set[str]:
                 # execution(stage, variant): the stage is this module's stage
                 args = (re.sub(r"^stages/(\w+)\.py$", r"\1", path), placeholder)[-n_args:]
                 value = value(*args)
-            found.add(str(value))
+            # A tuple of paths (e.g. every application's metrics file) names each of them.
+            found.update(str(v) for v in (value if isinstance(value, tuple) else (value,)))
     return found
 
 

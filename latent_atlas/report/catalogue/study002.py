@@ -13,6 +13,7 @@ from latent_atlas.report.application_measures import (
     USABLE_AUROC,
     Application,
     Codes,
+    EachModel,
 )
 from latent_atlas.report.claims import Check, Claim, Experiment, exact
 from latent_atlas.report.curve_measures import CurveRise, DropGrowth, EarlyShare, EpochsToReach
@@ -31,7 +32,7 @@ from latent_atlas.report.measures import (
     Smallest,
 )
 from latent_atlas.report.stats import above, below, near
-from latent_atlas.report.sweep_measures import Across, PCAOfSize, Sweep, SweepVsPCA
+from latent_atlas.report.sweep_measures import Across, PCAOfSize, Sweep, SweepVsPCA, SweepWorst
 
 SWEEP, CONV = "vanilla_sweep", "spatial_conv_ae"
 # Compression ratios are stated to a tenth of a percent.
@@ -62,7 +63,15 @@ CLAIMS = (
                  fmt="{:+.4f}"))),
     Claim("C002-03", "application", 'data compression: "a learned compression scheme tailored to specific types of '
                                     'data"',
-          needs="an off-domain test set (e.g. Fashion-MNIST) to score the MNIST-trained AE on; none is bundled"),
+          # Tailored: at every size of the sweep the code serves digits better than photographs, and worse
+          # than a PCA of the same size fitted on the photographs themselves.
+          (Check("ratio", "smallest over the vanilla sweep of FVU on photograph patches / FVU on MNIST digits",
+                 SweepWorst(SWEEP, EachModel(None, "offdomain", "offdomain_ratio")), above(1), fmt="{:.2f}"),
+           Check("own_pca", "smallest over the sweep of FVU on the patches minus their own PCA's of the same size",
+                 SweepWorst(SWEEP, EachModel(None, "offdomain", "offdomain_excess")), above(0), fmt="{:+.3f}")),
+          figure="offdomain/reconstructions.png",
+          note="off-domain: 28x28 patches of scikit-image's bundled photographs (no other dataset ships offline); "
+               "FVU: fraction of variance unexplained"),
     Claim("C002-04", "application", 'anomaly detection: AEs "struggle with unusual patterns, making them excellent '
                                     'for detecting outliers"',
           # Excellent: at least the published one-class Deep SVDD's mean AUROC on MNIST.
@@ -70,8 +79,10 @@ CLAIMS = (
                  Application("anomaly", ("mean_auroc_recon",)), above(DEEP_SVDD_MEAN_AUROC), fmt="{:.4f}"),
            Check("vs_pixels", "the same minus the kNN distance in pixels (> 0: the AE beats no model)",
                  Diff(Application("anomaly", ("mean_auroc_recon",)), Application("anomaly", ("mean_auroc_pixel_knn",))),
-                 fmt="{:+.4f}")),
-          figure="anomaly/roc_recon.png", note="out-of-distribution images (another dataset) are not measured"),
+                 fmt="{:+.4f}"),
+           Check("other_kind", "AUROC of the small conv AE's reconstruction error: photograph patches against "
+                 "MNIST digits", EachModel("small_conv_ae", "offdomain", "offdomain_auroc"), fmt="{:.4f}")),
+          figure="anomaly/roc_recon.png"),
     Claim("C002-05", "qualitative", 'a bottleneck that is "Too small" captures too little, "leading to blurry '
                                     'reconstructions"',
           (Check("mse", "latent size with the sweep's largest test MSE", Sweep(SWEEP, "test_mse", "argmax"),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from latent_atlas.report import claims
-from latent_atlas.report.application_measures import Application, Codes
+from latent_atlas.report.application_measures import Application, Codes, EachModel
 from latent_atlas.report.ledger import CATALOGUE
 from latent_atlas.report.run_data import Missing, RunData
+from latent_atlas.report.sweep_measures import SweepWorst
 
 ROLES = {"small_conv_ae": ["plain"], "denoising_ae": ["dae"], "masked_ae": ["mae"], "dense_ae": ["dense"],
          "spatial_conv_ae": ["conv"]}
@@ -78,3 +79,36 @@ def test_without_the_application_stages_the_claims_are_not_measured():
     bare = RunData(roles=ROLES, variants={"plain": {}, "dae": {}, "mae": {}, "dense": {}, "conv": {}})
     found = verdicts([bare, bare])
     assert set(found.values()) == {claims.NOT_MEASURED}
+
+
+def offdomain_run(ratios: dict[int, float], excess: float = 0.3) -> RunData:
+    """A vanilla sweep whose off-domain FVU ratio at each size is given."""
+    names = {z: f"v{z}" for z in ratios}
+    return RunData(roles={"vanilla_sweep": list(names.values())},
+                   variants={name: {"latent_dim": z} for z, name in names.items()},
+                   applications={"offdomain": {"variants": {
+                       names[z]: {"offdomain_ratio": r, "offdomain_excess": excess + z / 1000} for z, r in ratios.items()}}})
+
+
+def test_off_domain_numbers_are_read_per_model_and_bounded_over_the_sweep():
+    found = offdomain_run({2: 3.0, 10: 1.5, 50: 8.0})
+    assert EachModel("vanilla_sweep", "offdomain", "offdomain_ratio", z=10).value(found) == 1.5
+    assert SweepWorst("vanilla_sweep", EachModel(None, "offdomain", "offdomain_ratio")).value(found) == 1.5
+    assert SweepWorst("vanilla_sweep", EachModel(None, "offdomain", "offdomain_excess"), "max").value(found) \
+        == pytest.approx(0.35)
+    with pytest.raises(Missing, match=r"variants\.v10\.fvu is not in this run's metrics/offdomain\.json"):
+        EachModel("vanilla_sweep", "offdomain", "fvu", z=10).value(found)
+    with pytest.raises(ValueError, match="worst='mean' is not allowed"):
+        SweepWorst("vanilla_sweep", EachModel(None, "offdomain", "fvu"), "mean")
+
+
+def test_tailored_compression_holds_only_when_every_size_is_worse_off_domain():
+    def verdict(ratio_at_10: float, excess: float = 0.3) -> str:
+        c002_03 = [c for c in CATALOGUE if c.id == "C002-03"]
+        by_seed = {s: claims.run_values(c002_03, offdomain_run({2: 3.0, 10: ratio_at_10 + d, 50: 8.0}, excess + d))
+                   for s, d in enumerate((0.0, 0.01, -0.01))}
+        return claims.ledger(c002_03, by_seed)[0].verdict
+
+    assert verdict(1.5) == "holds"
+    assert verdict(0.7) == "does not hold"  # at z=10 the photographs are reconstructed better than the digits
+    assert verdict(1.5, excess=-0.2) == "does not hold"  # the photographs' own PCA does no better
