@@ -32,8 +32,10 @@ ANOMALY_REPORT = Path("reports/applications/anomaly.md")
 MISLABEL_REPORT = Path("reports/applications/mislabel.md")
 DOWNSTREAM_REPORT = Path("reports/applications/downstream.md")
 OFFDOMAIN_REPORT = Path("reports/applications/offdomain.md")
-# Every application stage's metrics file (the ledger and MLflow read them by file name).
+# Every application stage's files: the ledger reads the metrics by file name; MLflow logs all three.
 APPLICATION_METRICS = (DENOISE_METRICS, ANOMALY_METRICS, MISLABEL_METRICS, DOWNSTREAM_METRICS, OFFDOMAIN_METRICS)
+APPLICATION_REPORTS = (DENOISE_REPORT, ANOMALY_REPORT, MISLABEL_REPORT, DOWNSTREAM_REPORT, OFFDOMAIN_REPORT)
+APPLICATION_PLOTS = (DENOISE_PLOTS, ANOMALY_PLOTS, OFFDOMAIN_PLOTS)
 SUMMARY_REPORT = Path("reports/summary.md")
 CLAIMS_REPORT = Path("reports/claims.md")
 # Each claim's numbers in this run (per seed, for `latent-atlas replicates`).

@@ -34,8 +34,6 @@ from latent_atlas.tracking.store import experiment_name, git_commit
 MLFLOW_PARAM_MAX = 6000  # MLflow's limit on a param value's length
 # Test images logged with each model as its input example (serving_input_example.json).
 N_EXAMPLE_IMAGES = 2
-APPLICATION_REPORTS = (paths.DENOISE_REPORT, paths.ANOMALY_REPORT, paths.MISLABEL_REPORT, paths.DOWNSTREAM_REPORT,
-                       paths.OFFDOMAIN_REPORT)
 
 
 @dataclass(frozen=True)
@@ -182,9 +180,8 @@ def pipeline_record(params: Params, params_path: Path, experiment: str, git_comm
                  *[(p, "plots/pca") for p in files_under(paths.PCA_PLOTS)],
                  *[(p, "plots/baseline") for p in files_under(paths.BASELINE_PLOTS)],
                  *[(p, "metrics") for p in applications],
-                 *[(p, "report/applications") for p in APPLICATION_REPORTS if p.exists()],
-                 *[(p, f"plots/{folder.name}") for folder in (paths.DENOISE_PLOTS, paths.ANOMALY_PLOTS, paths.OFFDOMAIN_PLOTS)
-                   for p in files_under(folder)]]
+                 *[(p, "report/applications") for p in paths.APPLICATION_REPORTS if p.exists()],
+                 *[(p, f"plots/{folder.name}") for folder in paths.APPLICATION_PLOTS for p in files_under(folder)]]
     return PipelineRecord(
         experiment=experiment, git_commit=git_commit, params=mlflow_params(params.model_dump()),
         metrics=metrics, artifacts=artifacts, dataset=dataset,
