@@ -17,10 +17,14 @@ over the floor (torch+mlflow's for `track`, torch's for the rest). --exp-run
 then also times `dvc exp run -S latent_dim=6` the same way.
 
     python bench/pipeline_speed.py [--local-mnist ../shared/datasets/mnist] [--exp-run]
-                                   [-S key=value ...] [--rev REV] [--keep]
+                                   [-S key=value ...] [--rev REV] [--keep] [--skip-stage NAME ...]
 
 --rev clones another commit than HEAD (a before/after pair: --rev main, then
-the branch).
+the branch). --skip-stage leaves a top-level stage out (its name as in
+dvc.yaml): both commands then reproduce every other stage, as targets. On a
+machine without MLflow (the GPU machine, which has no registry to install it
+from), `--skip-stage track` times the rest, and its torch+mlflow floor is not
+measured.
 """
 
 from __future__ import annotations
@@ -66,6 +70,17 @@ def set_param(params: dict, dotted: str, raw_value: str) -> None:
     node[leaf] = yaml.safe_load(raw_value)
 
 
+def pipeline_targets(clone_dir: Path, skipped: list[str]) -> list[str]:
+    """The top-level stages of the clone's dvc.yaml less `skipped` (no targets when none is skipped)."""
+    if not skipped:
+        return []
+    stages = list(yaml.safe_load((clone_dir / "dvc.yaml").read_text())["stages"])
+    unknown = sorted(set(skipped) - set(stages))
+    if unknown:
+        raise SystemExit(f"--skip-stage {', '.join(unknown)}: not a stage of dvc.yaml; stages: {', '.join(stages)}")
+    return [name for name in stages if name not in skipped]
+
+
 def clone(dest: Path, overrides: list[str], env: dict[str, str], rev: str = "HEAD") -> None:
     subprocess.run(["git", "clone", "-q", str(PROJECT), str(dest)], check=True, env=env)
     commit = subprocess.run(["git", "rev-parse", rev], cwd=PROJECT, capture_output=True, text=True,
@@ -89,7 +104,7 @@ def timed_run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, li
                           text=True, bufsize=1) as proc:
         for line in proc.stdout:
             now = time.perf_counter() - start
-            sys.stdout.write(f"  | {line}")
+            sys.stdout.write(f"{now:7.1f} | {line}")  # seconds since it began: a cut-short log dates stages
             if line.startswith(STAGE_START):
                 starts.append((line[len(STAGE_START):].split("'")[0], now))
             elif line.startswith(STAGE_SKIPPED):
@@ -146,6 +161,8 @@ def main() -> None:
     parser.add_argument("--floor-repeats", type=int, default=3)
     parser.add_argument("--rev", default="HEAD", help="the commit to clone (default: HEAD)")
     parser.add_argument("--keep", action="store_true", help="keep the clone (its path is printed)")
+    parser.add_argument("--skip-stage", action="append", default=[], metavar="NAME",
+                        help="leave this top-level stage out (repeatable), e.g. track where MLflow is absent")
     args = parser.parse_args()
     print("command: " + shlex.join([Path(sys.executable).name, *sys.argv]))
 
@@ -161,19 +178,26 @@ def main() -> None:
     try:
         clone(root / "clone", overrides, env, args.rev)
         print(f"clone of {PROJECT} at {args.rev} in {root / 'clone'}, params: {' '.join(overrides)}")
-        commands = [["dvc", "repro"]] + ([["dvc", "exp", "run", "-S", "latent_dim=6"]] if args.exp_run else [])
+        targets = pipeline_targets(root / "clone", args.skip_stage)
+        commands = [["dvc", "repro", *targets]] + (
+            [["dvc", "exp", "run", "-S", "latent_dim=6", *targets]] if args.exp_run else [])
+        floor_codes = {name: code for name, code in FLOORS.items()
+                       if "track" not in args.skip_stage or "mlflow" not in code}
+        dvc = shutil.which("dvc", path=env["PATH"])
+        if dvc is None:
+            raise SystemExit(f"dvc is not on PATH ({env['PATH']})")
         results = []
         for cmd in commands:
             if cmd[1] == "exp":  # the first repro's results committed, as a user would
                 for git in (["git", "add", "-A"], ["git", "commit", "-qm", "first repro"]):
                     subprocess.run(git, cwd=root / "clone", check=True, env=env)
             # The floor just before each command: a shared machine's load changes by the minute.
-            floors = {name: floor_seconds(code, args.floor_repeats) for name, code in FLOORS.items()}
-            results.append((shlex.join(cmd), floors, *timed_run([str(BIN / cmd[0]), *cmd[1:]], root / "clone", env)))
+            floors = {name: floor_seconds(code, args.floor_repeats) for name, code in floor_codes.items()}
+            results.append((shlex.join(cmd), floors, *timed_run([dvc, *cmd[1:]], root / "clone", env)))
         print("\n" + "command: " + shlex.join([Path(sys.executable).name, *sys.argv]))
         for title, floors, wall, stage_walls, timings in results:
-            print("\nfloor before it: " + ", ".join(f"python -c {code!r} {floors[name]:.2f} s"
-                                                   for name, code in FLOORS.items()))
+            print("\nfloor before it: " + ", ".join(f"python -c {FLOORS[name]!r} {seconds:.2f} s"
+                                                   for name, seconds in floors.items()))
             table(title, wall, stage_walls, timings, floors)
     finally:
         if args.keep:
