@@ -17,13 +17,15 @@ The peer runs first, then ours, never both at once.
 Printed per epoch: both test losses and their difference, seconds of training
 per epoch for both and the ratio, seconds of the test pass. Targets: the
 same test loss within 1 nat after 10 epochs, and at least 3x faster per epoch
-on the CPU.
+on the CPU. Last, in the same run, the floor: our step's fp32 matrix products
+alone, timed as plain torch.mm calls (matmul_floor), and the peer's epoch over
+it, the most any fp32 loop of this recipe can gain on this CPU.
 
     python bench/vae_peer.py --peer /path/to/pytorch-examples --mnist ../shared/datasets/mnist [--epochs 10]
         [--threads N] [--seed 1] [--variant NAME]
 
 --threads sets our training threads (default: the variant's training
-setting, one intra-op thread); the peer runs with torch's default threads.
+setting, `cpu_threads`); the peer runs with torch's default threads.
 """
 
 from __future__ import annotations
@@ -138,6 +140,32 @@ def run_ours(params: Params, name: str, mnist_dir: Path, epochs: int, seed: int,
     return rows
 
 
+def matmul_floor(params: Params, name: str, n_images: int, threads: int, repeats: int = 3) -> float:
+    """Seconds per epoch of our training step's fp32 matrix products alone, timed as plain torch.mm calls.
+
+    Every nn.Linear of the variant costs, per step, its forward product, its
+    weight gradient and (all but the first, which sees the images) its input
+    gradient: the least any fp32 loop of this recipe spends per epoch on this
+    CPU, whatever else it does. The median of `repeats` epochs."""
+    torch.set_num_threads(threads)
+    batch = params.variant(name).batch_size
+    linears = [m for m in build_model(model_config(params, name)).modules() if isinstance(m, torch.nn.Linear)]
+    products = []
+    for i, layer in enumerate(linears):
+        n_in, n_out = layer.in_features, layer.out_features
+        products += [(batch, n_in, n_out), (n_out, batch, n_in)] + ([(batch, n_out, n_in)] if i else [])
+    operands = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in products]
+    steps = -(-n_images // batch)
+    times = []
+    for _ in range(repeats + 1):  # the first epoch warms the BLAS up
+        start = time.perf_counter()
+        for _ in range(steps):
+            for a, b in operands:
+                torch.mm(a, b)
+        times.append(time.perf_counter() - start)
+    return median(times[1:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer", required=True, type=Path, help="a checkout of pytorch/examples")
@@ -157,6 +185,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         peer = run_peer(args.peer.resolve(), args.mnist.resolve(), Path(tmp), args.epochs, args.seed, batch_size)
     ours = run_ours(params, name, args.mnist, args.epochs, args.seed, args.threads)
+    threads = args.threads or train_config(params, name, "cpu").cpu_threads
+    floor_s = matmul_floor(params, name, len(load_local(args.mnist).subset(TRAIN)[0]), threads)
     print(f"{'epoch':>5} {'peer test':>10} {'ours test':>10} {'diff':>7} {'peer s':>8} {'ours s':>8} {'ratio':>6} "
           f"{'peer test s':>11} {'ours test s':>11}")
     for p, o in zip(peer, ours, strict=True):
@@ -173,6 +203,9 @@ def main() -> None:
     print(f"median training seconds per epoch (epochs 2+): peer {peer_s:.2f}, ours {ours_s:.2f}: "
           f"{peer_s / ours_s:.2f}x ({'meets' if peer_s / ours_s >= TARGET_SPEEDUP else 'misses'} the "
           f"{TARGET_SPEEDUP:g}x target)")
+    print(f"our step's fp32 matrix products alone ({threads} threads): {floor_s:.2f} s per epoch, "
+          f"{floor_s / ours_s:.0%} of ours; the peer's epoch over them: {peer_s / floor_s:.2f}x, the most any "
+          f"fp32 loop of this recipe can reach here")
 
 
 if __name__ == "__main__":
