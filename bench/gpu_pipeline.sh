@@ -15,7 +15,9 @@
 #
 #     bash bench/gpu_pipeline.sh [PIPELINE_SECONDS] [BURDA_SECONDS]
 #
-# Rehearse it on a CPU with a shrunk pipeline: EXTRA='-S data.limit=1000' bash bench/gpu_pipeline.sh
+# Rehearse it on a CPU in a copy of the tree without .git (as the device gets it), with the
+# project's .venv/bin first on PATH and a shrunk pipeline:
+#     PATH=/path/to/.venv/bin:$PATH EXTRA='-S data.limit=1000' bash bench/gpu_pipeline.sh 1200 30
 set -uo pipefail
 PIPELINE_SECONDS=${1:-420}
 BURDA_SECONDS=${2:-60}
