@@ -45,7 +45,7 @@ import torch
 
 from latent_atlas.config import Params, load_params
 from latent_atlas.data.idx import IDX_FILES, md5, read_maybe_gzip
-from latent_atlas.data.mnist import TEST, TRAIN
+from latent_atlas.data.mnist import TEST, TRAIN, MNISTArrays
 from latent_atlas.data.sources import load_local
 from latent_atlas.models.autoencoders import build_model, model_config
 from latent_atlas.models.likelihood import neg_elbo
@@ -114,9 +114,8 @@ def plain_vae(params: Params) -> str:
     raise SystemExit("params.yaml has no vae_mlp variant with beta 1")
 
 
-def run_ours(params: Params, name: str, mnist_dir: Path, epochs: int, seed: int, threads: int | None) -> list[dict]:
+def run_ours(params: Params, name: str, data: MNISTArrays, epochs: int, seed: int, threads: int | None) -> list[dict]:
     """Our loop on the same data; after each epoch the peer's test loss, computed the same way."""
-    data = load_local(mnist_dir)
     (train_images, train_labels), (test_images, _) = data.subset(TRAIN), data.subset(TEST)
     device = torch.device("cpu")
     cfg = replace(train_config(params, name, device), epochs=epochs, seed=seed)
@@ -184,9 +183,10 @@ def main() -> None:
           f"batch {batch_size}, {args.epochs} epochs", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         peer = run_peer(args.peer.resolve(), args.mnist.resolve(), Path(tmp), args.epochs, args.seed, batch_size)
-    ours = run_ours(params, name, args.mnist, args.epochs, args.seed, args.threads)
+    data = load_local(args.mnist)
+    ours = run_ours(params, name, data, args.epochs, args.seed, args.threads)
     threads = args.threads or train_config(params, name, "cpu").cpu_threads
-    floor_s = matmul_floor(params, name, len(load_local(args.mnist).subset(TRAIN)[0]), threads)
+    floor_s = matmul_floor(params, name, len(data.subset(TRAIN)[0]), threads)
     print(f"{'epoch':>5} {'peer test':>10} {'ours test':>10} {'diff':>7} {'peer s':>8} {'ours s':>8} {'ratio':>6} "
           f"{'peer test s':>11} {'ours test s':>11}")
     for p, o in zip(peer, ours, strict=True):
